@@ -1,0 +1,130 @@
+package dev.mergeline.cli;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mergeline.core.merge.MergeKernel;
+import dev.mergeline.core.merge.ReferenceMergeKernel;
+import dev.mergeline.core.output.Manifest;
+import dev.mergeline.core.plan.MergePlan;
+import dev.mergeline.core.run.MergeOptions;
+import dev.mergeline.core.run.OfflineMerger;
+import dev.mergeline.core.validation.RejectedException;
+import dev.mergeline.onnx.OnnxMergeKernel;
+import dev.mergeline.safetensors.DType;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Optional;
+
+/**
+ * {@code mergeline merge|validate}: prints one JSON report on stdout and exits 0 (merged/valid),
+ * 2 (rejected: the report lists reasons) or 1 (any other failure).
+ */
+public final class MergelineCli {
+    static final int OK = 0;
+    static final int FAILED = 1;
+    static final int REJECTED = 2;
+
+    private static final String USAGE = """
+            usage:
+              mergeline merge    --base DIR --adapter DIR --out DIR [--dtype bf16|fp16|fp32] [--shard-size 5GB]
+              mergeline validate --base DIR --adapter DIR [--dtype bf16|fp16|fp32]
+            Prints one JSON report on stdout. Exit status: 0 merged/valid, 2 rejected, 1 other failure.""";
+
+    private final ObjectMapper json = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .setSerializationInclusion(JsonInclude.Include.NON_NULL);
+
+    public static void main(String[] args) {
+        System.exit(new MergelineCli().run(args, System.out, System.err));
+    }
+
+    int run(String[] args, PrintStream out, PrintStream err) {
+        CliArguments cli;
+        try {
+            cli = CliArguments.parse(Arrays.asList(args));
+        } catch (CliArguments.UsageException e) {
+            err.println("mergeline: " + e.getMessage());
+            err.println(USAGE);
+            return report(out, failure("usage", e.getMessage()), FAILED);
+        }
+        if (cli.command().equals("help")) {
+            out.println(USAGE);
+            return OK;
+        }
+        try {
+            MergeOptions options = options(cli);
+            try (MergeKernel kernel = kernel(cli)) {
+                OfflineMerger merger = new OfflineMerger(kernel);
+                Path base = Path.of(cli.flags().get("base"));
+                Path adapter = Path.of(cli.flags().get("adapter"));
+                if (cli.command().equals("validate")) {
+                    MergePlan plan = merger.validate(base, adapter, options);
+                    ObjectNode r = json.createObjectNode().put("status", "valid");
+                    r.set("counts", json.valueToTree(plan.counts()));
+                    r.put("tensors", plan.tensors().size());
+                    r.set("notes", json.valueToTree(plan.notes()));
+                    return report(out, r, OK);
+                }
+                Path dir = Path.of(cli.flags().get("out"));
+                Manifest manifest = merger.merge(base, adapter, dir, options);
+                ObjectNode r = json.createObjectNode().put("status", "merged").put("output", dir.toString());
+                r.set("manifest", json.valueToTree(manifest));
+                return report(out, r, OK);
+            }
+        } catch (RejectedException e) {
+            ObjectNode r = json.createObjectNode().put("status", "rejected");
+            r.set("reasons", json.valueToTree(e.reasons()));
+            return report(out, r, REJECTED);
+        } catch (CliArguments.UsageException e) {
+            err.println("mergeline: " + e.getMessage());
+            return report(out, failure("usage", e.getMessage()), FAILED);
+        } catch (Exception e) {
+            err.println("mergeline: " + e);
+            return report(out, failure(e.getClass().getSimpleName(), String.valueOf(e.getMessage())), FAILED);
+        }
+    }
+
+    private MergeOptions options(CliArguments cli) throws CliArguments.UsageException {
+        MergeOptions d = MergeOptions.defaults();
+        Optional<DType> dtype = Optional.empty();
+        String dtypeFlag = cli.flags().get("dtype");
+        if (dtypeFlag != null) {
+            dtype = DType.fromTorchName(dtypeFlag).filter(DType::isMergeable);
+            if (dtype.isEmpty()) {
+                throw new CliArguments.UsageException("--dtype must be bf16, fp16 or fp32, got " + dtypeFlag);
+            }
+        }
+        String shard = cli.flags().get("shard-size");
+        long shardBytes = shard == null ? d.maxShardBytes() : CliArguments.parseSize(shard);
+        return new MergeOptions(dtype, shardBytes, d.blockBytes());
+    }
+
+    /** ONNX Runtime (CUDA when the gpu build finds a GPU, else CPU); {@code --kernel java} runs the reference. */
+    private static MergeKernel kernel(CliArguments cli) throws CliArguments.UsageException {
+        String kind = cli.flags().getOrDefault("kernel", "onnx");
+        return switch (kind) {
+            case "onnx" -> OnnxMergeKernel.create(!"cpu".equalsIgnoreCase(System.getenv("MERGELINE_DEVICE")));
+            case "java" -> new ReferenceMergeKernel();
+            default -> throw new CliArguments.UsageException("--kernel must be onnx or java, got " + kind);
+        };
+    }
+
+    private ObjectNode failure(String kind, String message) {
+        ObjectNode r = json.createObjectNode().put("status", "failed");
+        r.putObject("error").put("kind", kind).put("message", message);
+        return r;
+    }
+
+    private int report(PrintStream out, ObjectNode report, int status) {
+        try {
+            out.println(json.writeValueAsString(report));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            out.println("{\"status\":\"failed\"}");
+            return FAILED;
+        }
+        return status;
+    }
+}

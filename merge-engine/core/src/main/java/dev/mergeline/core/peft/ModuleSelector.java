@@ -1,0 +1,49 @@
+package dev.mergeline.core.peft;
+
+import java.util.List;
+
+/**
+ * {@code target_modules} or {@code exclude_modules}: a list of names (a module matches when its
+ * name equals an entry or ends with {@code "." + entry}), a Python regex (full match), or PEFT's
+ * {@code "all-linear"} shorthand.
+ */
+public sealed interface ModuleSelector {
+
+    boolean matches(String moduleName);
+
+    /** A list of module names or suffixes. */
+    record Names(List<String> names) implements ModuleSelector {
+        public Names {
+            names = List.copyOf(names);
+        }
+
+        @Override
+        public boolean matches(String moduleName) {
+            for (String n : names) {
+                if (moduleName.equals(n) || moduleName.endsWith("." + n)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /** A regular expression that must match the whole module name. */
+    record Regex(PythonRegex regex) implements ModuleSelector {
+        @Override
+        public boolean matches(String moduleName) {
+            return regex.fullMatch(moduleName);
+        }
+    }
+
+    /**
+     * {@code "all-linear"}: every linear layer except the output layer. Which layers PEFT picked is
+     * only known from the module types, so for this selector the adapter's saved keys are the truth.
+     */
+    record AllLinear() implements ModuleSelector {
+        @Override
+        public boolean matches(String moduleName) {
+            return true;
+        }
+    }
+}

@@ -1,0 +1,28 @@
+package dev.mergeline.core.plan;
+
+/** How one output tensor is produced. */
+public sealed interface TensorOp {
+
+    /** The source tensor, copied (or converted when the output dtype differs). */
+    TensorSource source();
+
+    /** Copy or dtype-convert {@code source} unchanged in value. */
+    record Copy(TensorSource source) implements TensorOp {}
+
+    /**
+     * {@code W' = W + scale·ΔW} for a LoRA pair; with {@code magnitude}, DoRA.
+     *
+     * @param source the weight W
+     * @param kind orientation and rounding of the delta
+     * @param loraA adapter tensor A ({@code lora_A.weight} or {@code lora_embedding_A})
+     * @param loraB adapter tensor B
+     * @param rank the rank r
+     * @param scale alpha/r or alpha/√r, in fp32
+     * @param magnitude DoRA magnitude vector in the adapter, or null
+     */
+    record LowRank(TensorSource source, ModuleKind kind, String loraA, String loraB, int rank, float scale,
+            String magnitude) implements TensorOp {}
+
+    /** {@code b' = b + scale·lora_B.bias} ({@code lora_bias=True}). */
+    record AddBias(TensorSource source, String loraBBias, float scale) implements TensorOp {}
+}

@@ -1,0 +1,26 @@
+package dev.mergeline.core.run;
+
+import dev.mergeline.core.merge.MergeExecutor;
+import dev.mergeline.core.plan.MergePlanner;
+import dev.mergeline.safetensors.DType;
+import java.util.Optional;
+
+/**
+ * Options of one merge.
+ *
+ * @param outputDType cast floating-point weights to this dtype, or keep each tensor's own
+ * @param maxShardBytes largest shard (tensor bytes) before a new shard starts; HF's default is 5 GB
+ * @param blockBytes fp32 working-set bytes per row block
+ */
+public record MergeOptions(Optional<DType> outputDType, long maxShardBytes, long blockBytes) {
+    /** Hugging Face's default {@code max_shard_size} of 5 GB. */
+    public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
+
+    public static MergeOptions defaults() {
+        return new MergeOptions(Optional.empty(), DEFAULT_SHARD_BYTES, MergeExecutor.DEFAULT_BLOCK_BYTES);
+    }
+
+    public MergePlanner.Options plannerOptions() {
+        return new MergePlanner.Options(outputDType);
+    }
+}

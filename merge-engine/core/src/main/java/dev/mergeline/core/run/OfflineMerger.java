@@ -1,0 +1,159 @@
+package dev.mergeline.core.run;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.mergeline.core.EngineInfo;
+import dev.mergeline.core.merge.AdapterScan;
+import dev.mergeline.core.merge.MergeExecutor;
+import dev.mergeline.core.merge.MergeKernel;
+import dev.mergeline.core.merge.TensorStore;
+import dev.mergeline.core.output.Hashes;
+import dev.mergeline.core.output.Manifest;
+import dev.mergeline.core.output.OutputDirectory;
+import dev.mergeline.core.plan.MergePlan;
+import dev.mergeline.core.plan.PlannedTensor;
+import dev.mergeline.core.plan.TensorOp;
+import dev.mergeline.core.validation.RejectedException;
+import dev.mergeline.safetensors.CheckpointWriter;
+import dev.mergeline.safetensors.DType;
+import dev.mergeline.safetensors.SafetensorsFile;
+import dev.mergeline.safetensors.ShardLayout;
+import dev.mergeline.safetensors.WrittenFile;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * A merge between local directories, as the {@code mergeline} CLI runs it: open and validate,
+ * scan adapter weights, plan shards, execute, write config and tokenizer files, manifest last.
+ */
+public final class OfflineMerger {
+    /** Files copied from the base (and overridden by the adapter directory's own, if it has them). */
+    private static final Pattern AUX_FILES = Pattern.compile(
+            "tokenizer.*|special_tokens_map\\.json|added_tokens\\.json|vocab\\.(json|txt)|merges\\.txt"
+                    + "|generation_config\\.json|chat_template\\.(jinja|json)|preprocessor_config\\.json"
+                    + "|.*\\.tiktoken|spiece\\.model|sentencepiece\\.bpe\\.model");
+
+    private final MergeKernel kernel;
+    private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final Validator validator = new Validator();
+
+    public OfflineMerger(MergeKernel kernel) {
+        this.kernel = kernel;
+    }
+
+    /** Validation only: configs and headers, no weights. */
+    public MergePlan validate(Path baseDir, Path adapterDir, MergeOptions options) throws IOException, RejectedException {
+        try (LocalInputs in = LocalInputs.open(baseDir, adapterDir)) {
+            return validator.validate(in.inputs(), options.plannerOptions());
+        }
+    }
+
+    public Manifest merge(Path baseDir, Path adapterDir, Path outDir, MergeOptions options)
+            throws IOException, RejectedException {
+        Map<String, Long> timings = new LinkedHashMap<>();
+        long t0 = System.nanoTime();
+        try (LocalInputs in = LocalInputs.open(baseDir, adapterDir)) {
+            MergePlan plan = validator.validate(in.inputs(), options.plannerOptions());
+            AdapterScan.requireFinite(in.adapter(), kernel);
+            long t1 = lap(timings, "validate", t0);
+            OutputDirectory out = OutputDirectory.prepare(outDir);
+            try {
+                List<WrittenFile> files = writeWeights(plan, in, out, options);
+                long t2 = lap(timings, "merge", t1);
+                files.add(out.write("config.json", json.writeValueAsBytes(plan.outputConfig())));
+                files.addAll(copyAuxFiles(baseDir, adapterDir, out));
+                lap(timings, "write", t2);
+                timings.put("total", (System.nanoTime() - t0) / 1_000_000);
+                Manifest manifest = manifest(plan, in, baseDir, adapterDir, files, timings, options);
+                out.write(Manifest.FILE_NAME, json.writeValueAsBytes(manifest));
+                return manifest;
+            } catch (IOException | RejectedException | RuntimeException e) {
+                out.rollback();
+                throw e;
+            }
+        }
+    }
+
+    private List<WrittenFile> writeWeights(MergePlan plan, LocalInputs in, OutputDirectory out, MergeOptions options)
+            throws IOException, RejectedException {
+        ShardLayout layout = ShardLayout.plan(plan.tensors().stream().map(PlannedTensor::spec).toList(),
+                options.maxShardBytes());
+        try (CheckpointWriter writer = new CheckpointWriter(out.path(), layout, Map.of())) {
+            new MergeExecutor(kernel, options.blockBytes()).execute(plan, new TensorStore(in.base(), in.adapter()), writer);
+            List<WrittenFile> files = writer.commit();
+            out.adopt(files);
+            return new ArrayList<>(files);
+        }
+    }
+
+    private static List<WrittenFile> copyAuxFiles(Path baseDir, Path adapterDir, OutputDirectory out) throws IOException {
+        Map<String, Path> sources = new LinkedHashMap<>();
+        for (Path dir : List.of(baseDir, adapterDir)) {
+            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+                for (Path p : entries) {
+                    String name = p.getFileName().toString();
+                    if (Files.isRegularFile(p) && AUX_FILES.matcher(name).matches()) {
+                        sources.put(name, p); // the adapter's own tokenizer files win
+                    }
+                }
+            }
+        }
+        List<WrittenFile> written = new ArrayList<>();
+        for (Map.Entry<String, Path> e : new java.util.TreeMap<>(sources).entrySet()) {
+            written.add(out.copy(e.getValue(), e.getKey()));
+        }
+        return written;
+    }
+
+    private Manifest manifest(MergePlan plan, LocalInputs in, Path baseDir, Path adapterDir, List<WrittenFile> files,
+            Map<String, Long> timings, MergeOptions options) throws IOException {
+        List<Manifest.FileEntry> baseFiles = new ArrayList<>();
+        StringBuilder identity = new StringBuilder();
+        Path config = baseDir.resolve(LocalInputs.BASE_CONFIG);
+        baseFiles.add(new Manifest.FileEntry(LocalInputs.BASE_CONFIG, Files.size(config), Hashes.sha256(config, Long.MAX_VALUE)));
+        for (SafetensorsFile f : in.base().files()) {
+            String headerSha = Hashes.sha256(f.path(), f.header().dataStart());
+            baseFiles.add(new Manifest.FileEntry(f.path().getFileName().toString(), Files.size(f.path()), headerSha));
+        }
+        baseFiles.forEach(f -> identity.append(f.name()).append(':').append(f.bytes()).append(':').append(f.sha256()).append('\n'));
+        List<Manifest.FileEntry> adapterFiles = new ArrayList<>();
+        for (String name : List.of(LocalInputs.ADAPTER_CONFIG, LocalInputs.ADAPTER_WEIGHTS)) {
+            Path p = adapterDir.resolve(name);
+            adapterFiles.add(new Manifest.FileEntry(name, Files.size(p), Hashes.sha256(p, Long.MAX_VALUE)));
+        }
+        List<String> mergedModules = plan.tensors().stream()
+                .filter(t -> t.op() instanceof TensorOp.LowRank)
+                .map(t -> t.name().substring(0, t.name().length() - ".weight".length()))
+                .toList();
+        boolean sharded = files.stream().anyMatch(f -> f.fileName().equals("model.safetensors.index.json"));
+        return new Manifest(1,
+                new Manifest.Engine("mergeline", EngineInfo.VERSION, EngineInfo.MERGE_SEMANTICS, kernel.executionProvider()),
+                new Manifest.Base(baseDir.toString(), plan.outputConfig().path("architectures").path(0).asText("unknown"),
+                        Hashes.sha256(identity.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)), baseFiles),
+                new Manifest.Adapter(adapterDir.toString(), "LORA", plan.adapter().r(), mergedModules, adapterFiles,
+                        plan.adapter().raw()),
+                new Manifest.Output("safetensors", options.outputDType().orElse(dominant(plan)).torchName(), sharded,
+                        files.stream().map(Manifest.FileEntry::of).toList()),
+                plan.counts(), plan.notes(), timings);
+    }
+
+    private static DType dominant(MergePlan plan) {
+        Map<DType, Long> bytes = new EnumMap<>(DType.class);
+        plan.tensors().forEach(t -> bytes.merge(t.dtype(), t.spec().byteLength(), Long::sum));
+        return bytes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(DType.F32);
+    }
+
+    private static long lap(Map<String, Long> timings, String phase, long since) {
+        long now = System.nanoTime();
+        timings.put(phase, (now - since) / 1_000_000);
+        return now;
+    }
+}

@@ -113,6 +113,7 @@ public final class MergePlanner {
             return assemble();
         }
 
+
         private void checkAdapterDType(TensorInfo t) {
             if (!t.dtype().isMergeable()) {
                 reasons.add(Reason.mismatch(ReasonCode.DTYPE_UNSUPPORTED, t.name(),
@@ -381,7 +382,7 @@ public final class MergePlanner {
             return dtype.isMergeable() ? options.outputDType().orElse(dtype) : dtype;
         }
 
-        private MergePlan assemble() {
+        private MergePlan assemble() throws RejectedException {
             List<PlannedTensor> tensors = new ArrayList<>();
             int merged = 0;
             int copied = 0;
@@ -406,7 +407,7 @@ public final class MergePlanner {
             }
             added.keySet().forEach(n -> notes.add("added " + n + " from modules_to_save (absent from the base)"));
             ObjectNode config = OutputConfig.build(base, cfg, tensors, options, notes);
-            TiedEmbeddings.apply(base, tensors, config, notes);
+            tensors = TiedEmbeddings.apply(base, tensors, config, notes);
             return new MergePlan(tensors, config, cfg,
                     new MergePlan.Counts(merged, replaced, added.size(), copied), notes);
         }

@@ -71,6 +71,11 @@ public final class OnnxMergeKernel implements MergeKernel {
             throw new UnsupportedOperationException("ONNX kernel needs a little-endian platform");
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
+        if (preferCuda && !OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA)) {
+            // The CPU build (the default jar) has no CUDA provider at all: nothing to try, nothing to warn about.
+            LOG.fine("this ONNX Runtime build has no CUDA execution provider; using CPU");
+            preferCuda = false;
+        }
         if (preferCuda) {
             OrtSession.SessionOptions cudaOptions = null;
             try {

@@ -22,7 +22,8 @@ public interface MergeKernel extends AutoCloseable {
     void lowRank(LowRankBlock block);
 
     /**
-     * Converts {@code elements} floating-point values from {@code from} to {@code to} with
+     * Converts {@code elements} values between F32, F16 and BF16 (other types:
+     * {@link IllegalArgumentException}) with
      * round-to-nearest-even (NaN stays NaN, overflow becomes infinity), as torch's {@code .to(dtype)}.
      */
     void convert(ByteBuffer in, DType from, ByteBuffer out, DType to, int elements);

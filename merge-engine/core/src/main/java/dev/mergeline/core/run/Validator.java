@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.peft.AdapterConfig;
 import dev.mergeline.core.peft.AdapterConfigParser;
+import dev.mergeline.core.peft.PythonRegex;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.validation.Reason;
@@ -40,6 +41,10 @@ public final class Validator {
         if (!reasons.isEmpty()) {
             throw new RejectedException(reasons);
         }
-        return planner.plan(adapter, inputs.adapterHeader().tensors(), base, inputs.baseTensors(), options);
+        try {
+            return planner.plan(adapter, inputs.adapterHeader().tensors(), base, inputs.baseTensors(), options);
+        } catch (PythonRegex.RegexBudgetExceededException e) {
+            throw new RejectedException(Reason.of(ReasonCode.ADAPTER_CONFIG_INVALID, e.getMessage()));
+        }
     }
 }

@@ -1,0 +1,101 @@
+package dev.mergeline.core.peft;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mergeline.core.validation.ReasonCode;
+import dev.mergeline.core.validation.RejectedException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+/** PEFT's config semantics, and the hostile values the parser must refuse rather than choke on. */
+class AdapterConfigParserTest {
+    private final AdapterConfigParser parser = new AdapterConfigParser();
+
+    private AdapterConfig parse(String json) throws RejectedException {
+        return parser.parse(json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private ReasonCode reject(String json) {
+        return assertThrows(RejectedException.class, () -> parse(json)).reasons().get(0).code();
+    }
+
+    @Test
+    void realCorpusConfigParsesWithImplicitClassifierHeads() throws Exception {
+        Path corpus = Path.of("").toAbsolutePath();
+        while (!Files.isDirectory(corpus.resolve("shared/corpus"))) {
+            corpus = corpus.getParent();
+        }
+        AdapterConfig c = parser.parse(Files.readAllBytes(corpus.resolve("shared/corpus/bert-seqcls-lora/adapter_config.json")));
+        assertEquals(8, c.r());
+        assertEquals(4.0f, c.scalingFor("bert.encoder.layer.0.attention.self.query"));
+        assertTrue(c.targets("bert.encoder.layer.3.attention.self.value"));
+        assertFalse(c.targets("bert.encoder.layer.3.attention.self.key"));
+        assertTrue(c.isModuleToSave("classifier"));
+        assertFalse(c.targets("classifier"));
+    }
+
+    @Test
+    void rankAndAlphaPatternsUseTheFirstMatchingKey() throws Exception {
+        AdapterConfig c = parse("""
+                {"peft_type":"LORA","r":8,"lora_alpha":16,"target_modules":["q_proj","v_proj"],
+                 "rank_pattern":{"layers.1.self_attn.q_proj":2,"q_proj":4},"alpha_pattern":{"v_proj":3}}""");
+        assertEquals(2, c.rankFor("model.layers.1.self_attn.q_proj"));
+        assertEquals(4, c.rankFor("model.layers.0.self_attn.q_proj"));
+        assertEquals(8, c.rankFor("model.layers.0.self_attn.v_proj"));
+        assertEquals(3.0f / 8, c.scalingFor("model.layers.0.self_attn.v_proj"));
+        assertEquals(8, c.rankFor("model.layers.0.self_attn.xq_proj"), "keys match whole segments");
+    }
+
+    @Test
+    void rsloraScalesByTheSquareRootRoundedToFp32() throws Exception {
+        AdapterConfig c = parse("""
+                {"peft_type":"LORA","r":6,"lora_alpha":7,"use_rslora":true,"target_modules":["q_proj"]}""");
+        assertEquals((float) (7 / Math.sqrt(6)), c.scalingFor("a.q_proj"));
+    }
+
+    @Test
+    void layersToTransformPicksTheFirstNumberedSegment() throws Exception {
+        AdapterConfig c = parse("""
+                {"peft_type":"LORA","r":8,"target_modules":["q_proj"],"layers_to_transform":[1],"layers_pattern":"layers"}""");
+        assertTrue(c.targets("model.layers.1.self_attn.q_proj"));
+        assertFalse(c.targets("model.layers.0.self_attn.q_proj"));
+    }
+
+    @Test
+    void regexTargetsFullMatchAndExcludesWin() throws Exception {
+        AdapterConfig c = parse("""
+                {"peft_type":"LORA","r":8,"target_modules":".*\\\\.(q_proj|v_proj)$","exclude_modules":["layers.0.self_attn.q_proj"]}""");
+        assertTrue(c.targets("model.layers.1.self_attn.q_proj"));
+        assertFalse(c.targets("model.layers.0.self_attn.q_proj"));
+        assertFalse(c.targets("model.layers.1.self_attn.k_proj"));
+    }
+
+    @Test
+    void hostileValuesAreConfigErrors() {
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("{\"peft_type\":\"LORA\",\"r\":-1}"));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("{\"peft_type\":\"LORA\",\"r\":2147483648}"));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("{\"peft_type\":\"LORA\",\"lora_alpha\":NaN}"));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("{\"peft_type\":\"LORA\",\"lora_alpha\":Infinity}"));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("{\"peft_type\":\"LORA\",\"r\":\"8\"}"));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("{\"peft_type\":\"LORA\",\"r\":8,\"r\":9}"));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("[" .repeat(10_000)));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, reject("{\"peft_type\":\"LORA\",\"target_modules\":\"(\"}"));
+        assertEquals(ReasonCode.PEFT_TYPE_UNSUPPORTED, reject("{\"peft_type\":\"VERA\"}"));
+        assertEquals(ReasonCode.PEFT_VARIANT_UNSUPPORTED, reject("{\"peft_type\":\"LORA\",\"layer_replication\":[[0,2]]}"));
+        assertEquals(ReasonCode.PEFT_VARIANT_UNSUPPORTED, reject("{\"peft_type\":\"LORA\",\"init_lora_weights\":\"olora\"}"));
+    }
+
+    @Test
+    void catastrophicBacktrackingIsBoundedNotHung() throws Exception {
+        AdapterConfig c = parse("{\"peft_type\":\"LORA\",\"r\":8,\"target_modules\":\"(.*a){20}$\"}");
+        String evil = "a".repeat(30) + "!";
+        long start = System.nanoTime();
+        assertThrows(PythonRegex.RegexBudgetExceededException.class, () -> c.targets(evil));
+        assertTrue(System.nanoTime() - start < 10_000_000_000L, "the step budget must stop the match");
+    }
+}

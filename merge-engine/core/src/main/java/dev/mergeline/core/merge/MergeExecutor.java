@@ -95,11 +95,12 @@ public final class MergeExecutor {
         for (int row0 = 0; row0 < rows; row0 += rowsPerBlock) {
             int n = Math.min(rowsPerBlock, rows - row0);
             ByteBuffer base = w.file().slice(w.info(), (long) row0 * cols * baseType.byteSize(),
-                    Math.multiplyExact(n * cols, baseType.byteSize()));
+                    Math.multiplyExact(Math.multiplyExact(n, cols), baseType.byteSize()));
             ByteBuffer out = output((long) n * cols * t.dtype().byteSize());
             LowRankBlock.Dora dora = magnitude == null ? null
                     : new LowRankBlock.Dora(perColumn ? magnitude : slice(magnitude, row0 * 4L, n * 4), perColumn);
-            kernel.lowRank(new LowRankBlock(base, baseType, t.dtype(), slice(left, (long) row0 * r * 4, n * r * 4),
+            kernel.lowRank(new LowRankBlock(base, baseType, t.dtype(), slice(left, (long) row0 * r * 4,
+                    Math.multiplyExact(Math.multiplyExact(n, r), 4)),
                     right, n, cols, r, op.scale(), rounding, dora, out));
             sink.write(out);
         }

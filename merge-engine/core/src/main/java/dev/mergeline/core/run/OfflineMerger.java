@@ -28,6 +28,7 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.regex.Pattern;
 
 /**
@@ -107,7 +108,7 @@ public final class OfflineMerger {
             }
         }
         List<WrittenFile> written = new ArrayList<>();
-        for (Map.Entry<String, Path> e : new java.util.TreeMap<>(sources).entrySet()) {
+        for (Map.Entry<String, Path> e : new TreeMap<>(sources).entrySet()) {
             written.add(out.copy(e.getValue(), e.getKey()));
         }
         return written;

@@ -43,6 +43,7 @@ public final class PeftFixtures {
     /** {@code merge-engine/fixtures/cases}, found from any module directory of merge-engine. */
     public static Path casesDir() {
         for (Path p : List.of(Path.of("../fixtures/cases"), Path.of("merge-engine/fixtures/cases"),
+                Path.of("../merge-engine/fixtures/cases"),
                 Path.of("fixtures/cases"))) {
             if (Files.isDirectory(p)) {
                 return p.toAbsolutePath().normalize();

@@ -1,0 +1,190 @@
+package dev.mergeline.functions;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.mergeline.core.EngineInfo;
+import dev.mergeline.core.plan.MergePlan;
+import dev.mergeline.core.plan.MergePlanner;
+import dev.mergeline.core.run.Validator;
+import dev.mergeline.core.validation.Reason;
+import dev.mergeline.core.validation.ReasonCode;
+import dev.mergeline.core.validation.RejectedException;
+import dev.mergeline.events.AdapterLocation;
+import dev.mergeline.events.AdapterRef;
+import dev.mergeline.events.AdapterRejected;
+import dev.mergeline.events.BaseIdentity;
+import dev.mergeline.events.BaseRef;
+import dev.mergeline.events.FailureCode;
+import dev.mergeline.events.JobId;
+import dev.mergeline.events.MergeOptions;
+import dev.mergeline.events.MergeRequested;
+import dev.mergeline.events.Problem;
+import dev.mergeline.s3.ObjectInfo;
+import dev.mergeline.s3.RemoteCheckpoints;
+import dev.mergeline.s3.S3Objects;
+import dev.mergeline.s3.StorageException;
+import dev.mergeline.safetensors.DType;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.inject.Inject;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.jboss.logging.Logger;
+
+/**
+ * Validates one adapter in S3 against its base — configs and safetensors headers only — and
+ * publishes {@code merge.requested} or {@code adapter.rejected}. Shared by the S3 trigger, the
+ * Kafka trigger and the service-mode consumer.
+ */
+@ApplicationScoped
+public class AdapterIntakeService {
+    private static final Logger LOG = Logger.getLogger(AdapterIntakeService.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What happened to one adapter. */
+    public enum Outcome {
+        /** Not all required files are there yet; nothing recorded (the next upload triggers again). */
+        INCOMPLETE,
+        REQUESTED,
+        REJECTED
+    }
+
+    @Inject
+    MergelineConfig config;
+    @Inject
+    S3Objects s3;
+    @Inject
+    RemoteCheckpoints checkpoints;
+    @Inject
+    EventPublisher publisher;
+
+    private final Validator validator = new Validator();
+
+    /**
+     * @param baseOverride base name from an announcement, if any
+     * @throws StorageException when S3 fails in a way a retry may fix (the trigger then fails and is retried)
+     */
+    public Outcome handle(AdapterLocation adapter, Optional<String> baseOverride) throws StorageException {
+        List<ObjectInfo> objects = s3.list(adapter.bucket(), adapter.prefix());
+        Map<String, ObjectInfo> files = new LinkedHashMap<>();
+        objects.forEach(o -> files.put(o.fileName(), o));
+        boolean weights = files.containsKey(RemoteCheckpoints.ADAPTER_WEIGHTS)
+                || files.containsKey(RemoteCheckpoints.ADAPTER_PICKLE);
+        if (!files.containsKey(RemoteCheckpoints.ADAPTER_CONFIG) || !weights) {
+            LOG.infof("adapter %s incomplete (%s); waiting for the other file", adapter.prefix(), files.keySet());
+            return Outcome.INCOMPLETE;
+        }
+        AdapterRef ref = AdapterRef.of(adapter);
+        long before = s3.bytesRead();
+        try {
+            byte[] adapterConfig = checkpoints.readJson(adapter.bucket(), files.get(RemoteCheckpoints.ADAPTER_CONFIG));
+            JsonNode configNode = parseQuietly(adapterConfig);
+            ref = describe(adapter, configNode);
+            JsonNode mergeJson = files.containsKey("merge.json")
+                    ? parseOrReject(checkpoints.readJson(adapter.bucket(), files.get("merge.json")), "merge.json")
+                    : JSON.createObjectNode();
+            String baseName = baseName(baseOverride, mergeJson, configNode);
+            MergeOptions options = options(mergeJson);
+            String basePrefix = BaseRef.prefixFor(baseName);
+            RemoteCheckpoints.Read read = checkpoints.read(adapter.bucket(), adapter.prefix(), objects, adapterConfig,
+                    basePrefix);
+            MergePlan plan = validator.validate(read.inputs(), new MergePlanner.Options(
+                    Optional.ofNullable(options.dtype()).flatMap(DType::fromTorchName)));
+            String identity = BaseIdentity.compute(read.baseEtags().get(RemoteCheckpoints.BASE_CONFIG),
+                    weightEtags(read.baseEtags()));
+            String jobId = JobId.compute(read.adapterEtags(), identity, EngineInfo.MERGE_SEMANTICS, options);
+            AdapterRef requested = new AdapterRef(ref.bucket(), ref.prefix(), ref.id(), read.adapterEtags(),
+                    ref.peftType(), ref.r(), ref.targetModules());
+            BaseRef base = new BaseRef(baseName, adapter.bucket(), basePrefix, identity, read.baseEtags());
+            long bytesRead = s3.bytesRead() - before;
+            publisher.mergeRequested(new MergeRequested(jobId, requested, base, options, bytesRead));
+            LOG.infof("adapter %s accepted: job %s, %d tensors planned (%d merged), %d bytes read to validate",
+                    adapter.prefix(), jobId, plan.tensors().size(), plan.counts().merged(), bytesRead);
+            return Outcome.REQUESTED;
+        } catch (RejectedException e) {
+            publisher.adapterRejected(new AdapterRejected(ref, Problem.of(e.reasons())));
+            LOG.infof("adapter %s rejected: %s (%d bytes read)", adapter.prefix(), e.getMessage(),
+                    s3.bytesRead() - before);
+            return Outcome.REJECTED;
+        } catch (StorageException e) {
+            if (e.retriable()) {
+                throw e;
+            }
+            publisher.adapterRejected(new AdapterRejected(ref,
+                    List.of(Problem.of(FailureCode.STORAGE_UNAVAILABLE, e.getMessage()))));
+            return Outcome.REJECTED;
+        }
+    }
+
+    private String baseName(Optional<String> override, JsonNode mergeJson, JsonNode adapterConfig)
+            throws RejectedException {
+        String name = override.filter(s -> !s.isBlank())
+                .or(() -> Optional.ofNullable(mergeJson.path("base").textValue()))
+                .or(() -> Optional.ofNullable(adapterConfig.path("base_model_name_or_path").textValue()))
+                .orElseThrow(() -> new RejectedException(Reason.of(ReasonCode.BASE_MODEL_UNKNOWN,
+                        "adapter_config.json names no base_model_name_or_path and no merge.json or announcement names a base")));
+        String resolved = config.baseAliases().getOrDefault(name, name);
+        if (!BaseRef.isValidName(resolved)) {
+            throw new RejectedException(Reason.mismatch(ReasonCode.BASE_MODEL_UNKNOWN, null, "base name '" + resolved
+                    + "' is not a registered base-models/ name (a local training path needs an alias or merge.json)",
+                    "a name under base-models/", resolved));
+        }
+        return resolved;
+    }
+
+    private static MergeOptions options(JsonNode mergeJson) throws RejectedException {
+        String dtype = mergeJson.path("dtype").textValue();
+        if (dtype != null && DType.fromTorchName(dtype).filter(DType::isMergeable).isEmpty()) {
+            throw new RejectedException(Reason.mismatch(ReasonCode.ADAPTER_CONFIG_INVALID, "merge.json",
+                    "merge.json dtype must be bf16, fp16 or fp32", "bf16|fp16|fp32", dtype));
+        }
+        JsonNode shard = mergeJson.get("maxShardBytes");
+        Long maxShard = shard != null && shard.canConvertToLong() && shard.asLong() > 0 ? shard.asLong() : null;
+        return new MergeOptions(dtype == null ? null : DType.fromTorchName(dtype).get().torchName(), maxShard);
+    }
+
+    private static AdapterRef describe(AdapterLocation adapter, JsonNode config) {
+        String peftType = config.path("peft_type").textValue();
+        JsonNode r = config.get("r");
+        List<String> targets = new ArrayList<>();
+        JsonNode t = config.get("target_modules");
+        if (t != null && t.isTextual()) {
+            targets.add(t.asText());
+        } else if (t != null && t.isArray()) {
+            t.forEach(x -> targets.add(x.asText()));
+        }
+        Integer rank = r != null && r.canConvertToInt() && r.asInt() > 0 ? r.asInt() : null;
+        return new AdapterRef(adapter.bucket(), adapter.prefix(), adapter.id(), null, peftType, rank,
+                targets.isEmpty() ? null : targets);
+    }
+
+    private static Map<String, String> weightEtags(Map<String, String> baseEtags) {
+        Map<String, String> weights = new LinkedHashMap<>(baseEtags);
+        weights.remove(RemoteCheckpoints.BASE_CONFIG);
+        return weights;
+    }
+
+    private static JsonNode parseQuietly(byte[] json) {
+        try {
+            return JSON.readTree(json);
+        } catch (IOException e) {
+            return JSON.createObjectNode(); // the validator reports the invalid JSON with its reason
+        }
+    }
+
+    private static JsonNode parseOrReject(byte[] json, String file) throws RejectedException {
+        try {
+            JsonNode node = JSON.readTree(json);
+            if (node == null || !node.isObject()) {
+                throw new IOException("not a JSON object");
+            }
+            return node;
+        } catch (IOException e) {
+            throw new RejectedException(Reason.about(ReasonCode.ADAPTER_CONFIG_INVALID, file,
+                    file + " is not a valid JSON object: " + e.getMessage()));
+        }
+    }
+}

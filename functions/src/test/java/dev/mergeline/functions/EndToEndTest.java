@@ -1,0 +1,160 @@
+package dev.mergeline.functions;
+
+import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.mergeline.core.output.Hashes;
+import dev.mergeline.devstack.KafkaTestResource;
+import dev.mergeline.devstack.S3MockServer;
+import dev.mergeline.devstack.S3MockTestResource;
+import dev.mergeline.events.AdapterRejected;
+import dev.mergeline.events.CloudEvent;
+import dev.mergeline.events.MergedModelReady;
+import dev.mergeline.events.OutputFile;
+import io.quarkus.test.common.WithTestResource;
+import io.quarkus.test.junit.QuarkusTest;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/**
+ * The whole pipeline through real infrastructure: fixture adapter uploaded to S3Mock → S3
+ * notification into the function (Funqy HTTP) → {@code merge-requests} on a real Kafka broker →
+ * the packaged merge worker (a child JVM, as deployed) → merged files in S3 →
+ * {@code merged-model-ready} read by a plain KafkaConsumer, hashes checked against the files.
+ */
+@QuarkusTest
+@WithTestResource(KafkaTestResource.class)
+@WithTestResource(S3MockTestResource.class)
+class EndToEndTest {
+    private static final String BASE = "tiny-llama";
+    private static Process worker;
+    private static Path workerLog;
+
+    @BeforeAll
+    static void startWorker() throws Exception {
+        Path jar = Path.of("../merge-engine/worker/target/quarkus-app/quarkus-run.jar").toAbsolutePath().normalize();
+        assertTrue(Files.exists(jar), "build the worker first (./mvnw -B install -pl merge-engine/worker -am): " + jar);
+        workerLog = Files.createTempFile("mergeline-worker-", ".log");
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        ProcessBuilder pb = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx512m", "-jar", jar.toString());
+        Map<String, String> env = pb.environment();
+        env.put("KAFKA_BOOTSTRAP_SERVERS", KafkaTestResource.broker().bootstrapServers());
+        env.put("MERGELINE_S3_ENDPOINT", S3MockTestResource.server().endpoint());
+        env.put("MERGELINE_S3_PATH_STYLE", "true");
+        env.put("MERGELINE_S3_ACCESS_KEY", S3MockServer.ACCESS_KEY);
+        env.put("MERGELINE_S3_SECRET_KEY", S3MockServer.SECRET_KEY);
+        env.put("MERGELINE_WORKER_SCRATCH_DIR", Files.createTempDirectory("mergeline-scratch-").toString());
+        env.put("QUARKUS_HTTP_PORT", Integer.toString(port));
+        pb.redirectErrorStream(true).redirectOutput(workerLog.toFile());
+        worker = pb.start();
+        try (S3Client s3 = PipelineFixtures.s3()) {
+            PipelineFixtures.upload(s3, PipelineFixtures.fixture("llama-bf16-plain", "base"), "base-models/" + BASE + "/");
+        }
+    }
+
+    @AfterAll
+    static void stopWorker() throws Exception {
+        if (worker != null) {
+            worker.destroy();
+            worker.waitFor();
+        }
+    }
+
+    @Test
+    void uploadedAdapterBecomesAVerifiedMergedModelExactlyOnce() throws Exception {
+        String id = "e2e";
+        List<String> keys;
+        try (S3Client s3 = PipelineFixtures.s3()) {
+            keys = PipelineFixtures.upload(s3, PipelineFixtures.fixture("llama-bf16-plain", "adapter"),
+                    "adapters/" + id + "/");
+            PipelineFixtures.put(s3, "adapters/" + id + "/merge.json", "{\"base\":\"" + BASE + "\"}");
+        }
+        try (KafkaConsumer<String, byte[]> ready = PipelineFixtures.consumer("merged-model-ready")) {
+            String notification = PipelineFixtures.notification(keys);
+            given().contentType("application/json").body(notification).post("/s3Trigger").then().statusCode(200);
+            List<CloudEvent<MergedModelReady>> first = awaitReady(ready, 1);
+            assertEquals(1, first.size(), "no ready event; worker log: " + tail());
+            MergedModelReady event = first.get(0).data();
+            assertFalse(event.reemitted());
+            assertEquals(14, event.counts().merged());
+            verifyFiles(event);
+
+            // The same notification again: no second merge, the ready event is re-emitted.
+            given().contentType("application/json").body(notification).post("/s3Trigger").then().statusCode(200);
+            List<CloudEvent<MergedModelReady>> second = awaitReady(ready, 1);
+            assertEquals(1, second.size(), "no re-emitted event; worker log: " + tail());
+            assertTrue(second.get(0).data().reemitted());
+            assertEquals(event.jobId(), second.get(0).data().jobId());
+            assertEquals(event.output().files(), second.get(0).data().output().files());
+        }
+    }
+
+    @Test
+    void rejectedAdapterYieldsOneRejectionAndNoOutput() throws Exception {
+        String id = "e2e-rejected";
+        List<String> keys;
+        try (S3Client s3 = PipelineFixtures.s3();
+                KafkaConsumer<String, byte[]> failures = PipelineFixtures.consumer("merge-failures")) {
+            keys = PipelineFixtures.upload(s3, PipelineFixtures.fixture("gpt2-conv1d", "adapter"), "adapters/" + id + "/");
+            PipelineFixtures.put(s3, "adapters/" + id + "/merge.json", "{\"base\":\"" + BASE + "\"}");
+            given().contentType("application/json").body(PipelineFixtures.notification(keys)).post("/s3Trigger")
+                    .then().statusCode(200);
+            List<CloudEvent<AdapterRejected>> events = PipelineFixtures.await(failures, id, AdapterRejected.class, 2,
+                    Duration.ofSeconds(10));
+            assertEquals(1, events.size());
+            assertEquals("ARCHITECTURE_MISMATCH", events.get(0).data().reasons().get(0).code());
+            assertTrue(s3.listObjectsV2(b -> b.bucket("mergeline").prefix("merged/" + id + "/")).contents().isEmpty());
+        }
+    }
+
+    private static List<CloudEvent<MergedModelReady>> awaitReady(KafkaConsumer<String, byte[]> consumer, int count) {
+        List<CloudEvent<MergedModelReady>> found = new java.util.ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        while (found.size() < count && System.nanoTime() < deadline) {
+            for (var r : consumer.poll(Duration.ofMillis(500))) {
+                found.add(dev.mergeline.events.EventCodec.instance().decode(r.value(), MergedModelReady.class));
+            }
+        }
+        return found;
+    }
+
+    /** Every file in the event exists in S3 with the announced size and SHA-256; MANIFEST.json is there. */
+    private static void verifyFiles(MergedModelReady event) throws IOException {
+        try (S3Client s3 = PipelineFixtures.s3()) {
+            Path dir = Files.createTempDirectory("mergeline-e2e-");
+            for (OutputFile f : event.output().files()) {
+                Path local = dir.resolve(f.key().substring(f.key().lastIndexOf('/') + 1));
+                s3.getObject(b -> b.bucket(event.output().bucket()).key(f.key()), local);
+                assertEquals(f.bytes(), Files.size(local), f.key());
+                assertEquals(f.sha256(), Hashes.sha256(local, Long.MAX_VALUE), f.key());
+            }
+            assertTrue(event.output().files().stream().anyMatch(f -> f.key().endsWith("model.safetensors")));
+            s3.headObject(b -> b.bucket(event.output().bucket()).key(event.output().prefix() + "MANIFEST.json"));
+        }
+    }
+
+    private static String tail() {
+        try {
+            List<String> lines = Files.readAllLines(workerLog);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e + ")";
+        }
+    }
+}

@@ -1,0 +1,32 @@
+package dev.mergeline.events;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+
+/**
+ * {@code dev.mergeline.merge.requested} on {@code merge-requests}: validation passed; merge this.
+ *
+ * @param jobId {@link JobId} of adapter ETags, base identity, merge semantics and options
+ * @param adapter the adapter, with the ETags that were validated (required)
+ * @param base the base, with the ETags of its config and weight files (required)
+ * @param options output options; absent means {@link MergeOptions#DEFAULTS}
+ * @param validationBytesRead bytes validation read from S3 (configs and safetensors headers only)
+ */
+public record MergeRequested(
+        String jobId,
+        AdapterRef adapter,
+        BaseRef base,
+        MergeOptions options,
+        @JsonProperty(required = true) long validationBytesRead) implements EventData {
+
+    public MergeRequested {
+        Check.jobId(jobId, "jobId");
+        Check.required(adapter, "adapter");
+        Check.required(adapter.etags(), "adapter.etags");
+        Check.required(base, "base");
+        Check.required(base.etags(), "base.etags");
+        if (options == null) {
+            options = MergeOptions.DEFAULTS;
+        }
+        Check.nonNegative(validationBytesRead, "validationBytesRead");
+    }
+}

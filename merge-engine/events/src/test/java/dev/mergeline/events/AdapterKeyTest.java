@@ -1,0 +1,137 @@
+package dev.mergeline.events;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class AdapterKeyTest {
+
+    static Stream<Arguments> adapterFiles() {
+        return Stream.of(
+                Arguments.of("adapters/a/adapter_config.json", "a", AdapterFile.ADAPTER_CONFIG),
+                Arguments.of("adapters/llama32-1b-support-lora/adapter_model.safetensors", "llama32-1b-support-lora",
+                        AdapterFile.ADAPTER_WEIGHTS),
+                Arguments.of("adapters/A.b_c-9/adapter_model.bin", "A.b_c-9", AdapterFile.PICKLE_WEIGHTS),
+                Arguments.of("adapters/x/merge.json", "x", AdapterFile.MERGE_OVERRIDES),
+                Arguments.of("adapters/x/tokenizer.json", "x", AdapterFile.OTHER),
+                Arguments.of("adapters/x/README.md", "x", AdapterFile.OTHER),
+                Arguments.of("adapters/x/Adapter_Config.json", "x", AdapterFile.OTHER),
+                Arguments.of("adapters/x/notes v2+final.md", "x", AdapterFile.OTHER),
+                Arguments.of("adapters/x/...", "x", AdapterFile.OTHER),
+                Arguments.of("adapters/x/.hidden", "x", AdapterFile.OTHER),
+                Arguments.of("adapters/..a/adapter_config.json", "..a", AdapterFile.ADAPTER_CONFIG),
+                Arguments.of("adapters/" + "i".repeat(128) + "/adapter_config.json", "i".repeat(128),
+                        AdapterFile.ADAPTER_CONFIG));
+    }
+
+    @ParameterizedTest
+    @MethodSource("adapterFiles")
+    void recognizesAdapterFiles(String key, String id, AdapterFile file) {
+        AdapterKey k = AdapterKey.parse("mergeline", key).orElseThrow();
+        assertEquals(id, k.location().id());
+        assertEquals("mergeline", k.location().bucket());
+        assertEquals("adapters/" + id + "/", k.location().prefix());
+        assertEquals(file, k.file());
+        assertEquals(key, k.key());
+    }
+
+    static Stream<String> hostileKeys() {
+        return Stream.of(
+                "adapters/../base-models/x/config.json",
+                "/adapters/a/b",
+                "adapters/a/../b/c",
+                "adapters/a\u0000b/c",
+                "base-models/x/adapter_config.json",
+                "adapters//adapter_config.json",
+                "adapters/./adapter_config.json",
+                "adapters/../adapter_config.json",
+                "adapters/a/..",
+                "adapters/a/.",
+                "adapters/a/",
+                "adapters/a",
+                "adapters/",
+                "adapters",
+                "",
+                "adapters/a/b/c",
+                "adapters/a/sub/adapter_config.json",
+                "adapters/a//adapter_config.json",
+                "adapters/a\\b/c",
+                "adapters/a/b\\c",
+                "adapters\\a\\adapter_config.json",
+                "Adapters/a/adapter_config.json",
+                " adapters/a/adapter_config.json",
+                "./adapters/a/adapter_config.json",
+                "adapters/a b/adapter_config.json",
+                "adapters/a+b/adapter_config.json",
+                "adapters/a%2Fb/adapter_config.json",
+                "adapters/é/adapter_config.json",
+                "adapters/" + "i".repeat(129) + "/adapter_config.json",
+                "adapters/a/adapter_config.json\u0000",
+                "adapters/a/adapter_config.json\nINFO forged log line",
+                "adapters/a/x\u007f",
+                "adapters/a/x\u0085",
+                "adapters/a/evil\u202Enosj.exe",
+                "adapters/a/zero\u200Bwidth",
+                "adapters/a/line\u2028sep",
+                "adapters/a/lone\uD800surrogate",
+                "adapters/a/" + "f".repeat(256));
+    }
+
+    @ParameterizedTest
+    @MethodSource("hostileKeys")
+    void rejectsHostileKeys(String key) {
+        assertTrue(AdapterKey.parse("mergeline", key).isEmpty(), key);
+    }
+
+    @Test
+    void rejectsNullsAndBadBuckets() {
+        assertTrue(AdapterKey.parse("mergeline", null).isEmpty());
+        assertTrue(AdapterKey.parse(null, "adapters/a/adapter_config.json").isEmpty());
+        assertTrue(AdapterKey.parse("Bad_Bucket", "adapters/a/adapter_config.json").isEmpty());
+        assertTrue(AdapterKey.parse("a/b", "adapters/a/adapter_config.json").isEmpty());
+    }
+
+    @Test
+    void acceptsPairedSurrogatesInFileNames() {
+        assertEquals(AdapterFile.OTHER, AdapterKey.parse("mergeline", "adapters/a/emoji-\uD83D\uDE00.txt")
+                .orElseThrow().file());
+    }
+
+    @Test
+    void locationForms() {
+        AdapterLocation l = new AdapterLocation("mergeline", "my-adapter");
+        assertEquals("adapters/my-adapter/", l.prefix());
+        assertEquals("adapters/my-adapter/adapter_config.json", l.key(AdapterFile.ADAPTER_CONFIG.fileName()));
+        assertEquals("s3://mergeline/adapters/my-adapter/", l.uri());
+        assertEquals(l, AdapterAnnouncement.parseUri(l.uri()));
+        assertThrows(EventFormatException.class, () -> new AdapterLocation("mergeline", ".."));
+        assertThrows(EventFormatException.class, () -> new AdapterLocation("mergeline", "a/b"));
+        assertThrows(EventFormatException.class, () -> new AdapterLocation("UPPER", "a"));
+        assertFalse(AdapterLocation.isValidId(""));
+        assertFalse(AdapterLocation.isValidId("."));
+        assertTrue(AdapterLocation.isValidId("..."));
+    }
+
+    @Test
+    void baseNames() {
+        assertEquals("base-models/meta-llama/Llama-3.1-8B/", BaseRef.prefixFor("meta-llama/Llama-3.1-8B"));
+        assertEquals("base-models/tiny-llama/", BaseRef.prefixFor("tiny-llama"));
+        for (String bad : new String[] {"", "/a", "a/", "a//b", "../a", "a/../b", "a/./b", "a\\b", "a b", "a\u0000"}) {
+            assertFalse(BaseRef.isValidName(bad), bad);
+        }
+    }
+
+    @Test
+    void adapterRefPrefixMustMatchId() {
+        assertThrows(EventFormatException.class,
+                () -> new AdapterRef("mergeline", "adapters/b/", "a", null, null, null, null));
+        assertEquals("adapters/a/", AdapterRef.of(new AdapterLocation("mergeline", "a")).prefix());
+    }
+}

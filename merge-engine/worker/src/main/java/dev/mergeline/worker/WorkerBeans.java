@@ -1,0 +1,45 @@
+package dev.mergeline.worker;
+
+import dev.mergeline.core.merge.MergeKernel;
+import dev.mergeline.onnx.OnnxMergeKernel;
+import dev.mergeline.s3.S3Clients;
+import dev.mergeline.s3.S3Objects;
+import dev.mergeline.s3.S3Settings;
+import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.inject.Disposes;
+import jakarta.enterprise.inject.Produces;
+import software.amazon.awssdk.services.s3.S3Client;
+
+/** Wires S3 and the ONNX Runtime kernel from configuration. */
+@ApplicationScoped
+public class WorkerBeans {
+
+    @Produces
+    @ApplicationScoped
+    S3Client s3Client(WorkerConfig config) {
+        WorkerConfig.S3 s3 = config.s3();
+        return S3Clients.create(new S3Settings(s3.endpoint(), s3.region(), s3.pathStyle(), s3.accessKey(),
+                s3.secretKey(), s3.maxAttempts()));
+    }
+
+    void closeClient(@Disposes S3Client client) {
+        client.close();
+    }
+
+    @Produces
+    @ApplicationScoped
+    S3Objects s3Objects(S3Client client) {
+        return new S3Objects(client);
+    }
+
+    /** One kernel for the worker's lifetime: sessions are cached per dtype combination. */
+    @Produces
+    @ApplicationScoped
+    MergeKernel kernel(WorkerConfig config) {
+        return OnnxMergeKernel.create(config.worker().preferCuda());
+    }
+
+    void closeKernel(@Disposes MergeKernel kernel) {
+        kernel.close();
+    }
+}

@@ -1,0 +1,61 @@
+package dev.mergeline.worker;
+
+import io.smallrye.config.ConfigMapping;
+import io.smallrye.config.WithDefault;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+
+/** Configuration of the merge worker ({@code mergeline.*}; env vars {@code MERGELINE_*}). */
+@ConfigMapping(prefix = "mergeline")
+public interface WorkerConfig {
+
+    /** The bucket holding {@code adapters/}, {@code base-models/} and {@code merged/}. */
+    @WithDefault("mergeline")
+    String bucket();
+
+    S3 s3();
+
+    Worker worker();
+
+    /** How to reach S3: AWS by default; LocalStack and the embedded S3 server set an endpoint. */
+    interface S3 {
+        /** Endpoint override, e.g. {@code http://127.0.0.1:4566}; empty for AWS. */
+        Optional<URI> endpoint();
+
+        @WithDefault("us-east-1")
+        String region();
+
+        /** Path-style addressing (LocalStack, S3Mock). */
+        @WithDefault("false")
+        boolean pathStyle();
+
+        /** Static credentials; empty for the default chain (task role). */
+        Optional<String> accessKey();
+
+        Optional<String> secretKey();
+
+        /** Attempts per S3 request, including the first; the SDK backs off between them. */
+        @WithDefault("4")
+        int maxAttempts();
+    }
+
+    interface Worker {
+        /** Local scratch space for inputs and outputs of the running job; emptied after each job. */
+        @WithDefault("${java.io.tmpdir}/mergeline-worker")
+        Path scratchDir();
+
+        /** Whole-job attempts when storage fails transiently, before merge.failed is emitted. */
+        @WithDefault("3")
+        int jobAttempts();
+
+        /** Pause before the first job retry; doubles each time. */
+        @WithDefault("2s")
+        Duration retryBackoff();
+
+        /** Use the CUDA execution provider when the gpu build finds a GPU. */
+        @WithDefault("true")
+        boolean preferCuda();
+    }
+}

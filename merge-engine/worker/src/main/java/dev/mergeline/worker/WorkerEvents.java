@@ -4,7 +4,6 @@ import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventData;
 import dev.mergeline.events.MergeFailed;
-import dev.mergeline.events.MergeProgress;
 import dev.mergeline.events.MergedModelReady;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -34,21 +33,12 @@ public class WorkerEvents {
     @Channel("merge-failures")
     Emitter<byte[]> failures;
 
-    @Inject
-    @Channel("merge-progress")
-    Emitter<byte[]> progress;
-
     public void ready(MergedModelReady data) {
         sendAndWait(ready, data.jobId(), data);
     }
 
     public void failed(MergeFailed data) {
         sendAndWait(failures, data.jobId(), data);
-    }
-
-    /** Best effort: progress is informational and never blocks a merge. */
-    public void progress(MergeProgress data) {
-        progress.send(message(data.jobId(), data, new CompletableFuture<>()));
     }
 
     private static void sendAndWait(Emitter<byte[]> emitter, String key, EventData data) {

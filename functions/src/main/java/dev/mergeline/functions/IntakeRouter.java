@@ -39,7 +39,7 @@ public class IntakeRouter {
         Set<AdapterLocation> adapters = new LinkedHashSet<>();
         for (ObjectCreated record : notification.records()) {
             Optional<AdapterKey> key = record.adapterKey();
-            if (key.isEmpty()) {
+            if (key.isEmpty() || !key.get().file().triggersValidation()) {
                 LOG.infof("ignoring s3://%s/%s: not an adapter file", record.bucket(), record.key());
                 summary.ignored.add(record.key());
             } else {

@@ -83,12 +83,24 @@ class AdapterFunctionsTest {
             List<String> keys = PipelineFixtures.upload(s3, PipelineFixtures.fixture("llama-bf16-plain", "adapter"),
                     "adapters/" + id + "/");
             s3.deleteObject(b -> b.bucket("mergeline").key("adapters/" + id + "/adapter_model.safetensors"));
-            given().contentType("application/json").body(PipelineFixtures.notification(keys.subList(0, 1)))
+            String config = keys.stream().filter(k -> k.endsWith("/adapter_config.json")).findFirst().orElseThrow();
+            given().contentType("application/json").body(PipelineFixtures.notification(List.of(config)))
                     .post("/s3Trigger")
                     .then().statusCode(200)
                     .body("incomplete", contains("s3://mergeline/adapters/" + id + "/"))
                     .body("requested", empty()).body("rejected", empty());
         }
+    }
+
+    @Test
+    void filesThatCannotStartAMergeAreIgnored() throws Exception {
+        given().contentType("application/json")
+                .body(PipelineFixtures.notification(List.of("adapters/x/README.md", "base-models/y/config.json",
+                        "adapters/../base-models/y/config.json")))
+                .post("/s3Trigger")
+                .then().statusCode(200)
+                .body("ignored", org.hamcrest.Matchers.hasSize(3))
+                .body("requested", empty()).body("rejected", empty()).body("incomplete", empty());
     }
 
     @Test

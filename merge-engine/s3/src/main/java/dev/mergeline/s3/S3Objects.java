@@ -21,8 +21,6 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.CreateMultipartUploadResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
-import software.amazon.awssdk.services.s3.model.HeadObjectResponse;
-import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.paginators.ListObjectsV2Iterable;
 
@@ -57,19 +55,18 @@ public final class S3Objects {
         });
     }
 
-    /** Size and ETag, or empty when the object does not exist. */
+    /**
+     * Size and ETag, or empty when the object does not exist. Implemented as a one-key listing, not
+     * HeadObject: without {@code s3:ListBucket} on the key's prefix S3 answers a HEAD of a missing key
+     * with 403, and the least-privilege roles grant listing only on their own prefixes.
+     */
     public Optional<ObjectInfo> head(String bucket, String key) throws StorageException {
-        try {
-            HeadObjectResponse h = call("head s3://" + bucket + "/" + key,
-                    () -> s3.headObject(b -> b.bucket(bucket).key(key)));
-            return Optional.of(new ObjectInfo(key, h.contentLength(), unquote(h.eTag())));
-        } catch (StorageException e) {
-            if (e.getCause() instanceof NoSuchKeyException
-                    || e.getCause() instanceof AwsServiceException a && a.statusCode() == 404) {
-                return Optional.empty();
-            }
-            throw e;
-        }
+        return call("look up s3://" + bucket + "/" + key, () -> s3.listObjectsV2(b -> b.bucket(bucket).prefix(key)
+                        .maxKeys(1))
+                .contents().stream()
+                .filter(o -> o.key().equals(key))
+                .findFirst()
+                .map(o -> new ObjectInfo(o.key(), o.size(), unquote(o.eTag()))));
     }
 
     /** The whole object, refused (not read) when larger than {@code maxBytes}. */

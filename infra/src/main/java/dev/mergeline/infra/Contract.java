@@ -1,0 +1,31 @@
+package dev.mergeline.infra;
+
+/** Names fixed by the system contract (../shared/DESIGN.md) and the applications' configuration. */
+public final class Contract {
+    private Contract() {
+    }
+
+    // S3 layout
+    public static final String ADAPTERS = "adapters/";
+    public static final String BASE_MODELS = "base-models/";
+    public static final String MERGED = "merged/";
+
+    // Kafka topics
+    public static final String TOPIC_ADAPTER_UPLOADS = "adapter-uploads";
+    public static final String TOPIC_MERGE_REQUESTS = "merge-requests";
+    public static final String TOPIC_MERGED_MODEL_READY = "merged-model-ready";
+    public static final String TOPIC_MERGE_FAILURES = "merge-failures";
+    public static final String TOPIC_MERGE_PROGRESS = "merge-progress";
+
+    // Consumer groups (functions/ and merge-engine/worker application.properties)
+    public static final String GROUP_FUNCTIONS = "mergeline-functions";
+    public static final String GROUP_WORKER = "mergeline-worker";
+
+    // Lambda handler of the Quarkus Funqy function.zip, and its two exported functions
+    public static final String FUNQY_HANDLER = "io.quarkus.amazon.lambda.runtime.QuarkusStreamHandler::handleRequest";
+    public static final String EXPORT_S3 = "s3Trigger";
+    public static final String EXPORT_KAFKA = "kafkaTrigger";
+
+    /** Scratch directory inside the worker container (a task-scoped Docker volume). */
+    public static final String WORKER_SCRATCH = "/scratch";
+}

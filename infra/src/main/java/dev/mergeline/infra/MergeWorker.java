@@ -1,0 +1,259 @@
+package dev.mergeline.infra;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import software.amazon.awscdk.Aws;
+import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.services.applicationautoscaling.AdjustmentType;
+import software.amazon.awscdk.services.applicationautoscaling.BasicStepScalingPolicyProps;
+import software.amazon.awscdk.services.applicationautoscaling.EnableScalingProps;
+import software.amazon.awscdk.services.applicationautoscaling.ScalingInterval;
+import software.amazon.awscdk.services.autoscaling.AutoScalingGroup;
+import software.amazon.awscdk.services.cloudwatch.Metric;
+import software.amazon.awscdk.services.ec2.BlockDevice;
+import software.amazon.awscdk.services.ec2.BlockDeviceVolume;
+import software.amazon.awscdk.services.ec2.EbsDeviceOptions;
+import software.amazon.awscdk.services.ec2.EbsDeviceVolumeType;
+import software.amazon.awscdk.services.ec2.InstanceType;
+import software.amazon.awscdk.services.ec2.LaunchTemplate;
+import software.amazon.awscdk.services.ec2.SecurityGroup;
+import software.amazon.awscdk.services.ec2.UserData;
+import software.amazon.awscdk.services.ecr.Repository;
+import software.amazon.awscdk.services.ecs.AmiHardwareType;
+import software.amazon.awscdk.services.ecs.AsgCapacityProvider;
+import software.amazon.awscdk.services.ecs.AwsLogDriverProps;
+import software.amazon.awscdk.services.ecs.CapacityProviderStrategy;
+import software.amazon.awscdk.services.ecs.Cluster;
+import software.amazon.awscdk.services.ecs.ContainerDefinition;
+import software.amazon.awscdk.services.ecs.ContainerDefinitionOptions;
+import software.amazon.awscdk.services.ecs.ContainerImage;
+import software.amazon.awscdk.services.ecs.DeploymentCircuitBreaker;
+import software.amazon.awscdk.services.ecs.DockerVolumeConfiguration;
+import software.amazon.awscdk.services.ecs.Ec2Service;
+import software.amazon.awscdk.services.ecs.Ec2TaskDefinition;
+import software.amazon.awscdk.services.ecs.EcsOptimizedImage;
+import software.amazon.awscdk.services.ecs.LogDrivers;
+import software.amazon.awscdk.services.ecs.MountPoint;
+import software.amazon.awscdk.services.ecs.NetworkMode;
+import software.amazon.awscdk.services.ecs.Scope;
+import software.amazon.awscdk.services.ecs.Volume;
+import software.amazon.awscdk.services.iam.Role;
+import software.amazon.awscdk.services.iam.ServicePrincipal;
+import software.amazon.awscdk.services.logs.LogGroup;
+import software.amazon.awscdk.services.logs.RetentionDays;
+import software.constructs.Construct;
+
+/**
+ * The GPU merge worker: an ECS cluster whose only capacity is an Auto Scaling group of GPU
+ * instances (g5/g6, ECS GPU-optimized AMI) behind a managed-scaling capacity provider; a task
+ * definition that reserves one GPU; a service that scales its task count on the consumer lag of
+ * group {@code mergeline-worker} on {@code merge-requests}. ECS managed scaling then starts and
+ * stops instances to fit the tasks, so with {@code workerMinTasks=0} an idle pipeline runs no
+ * GPU instance at all.
+ */
+public final class MergeWorker extends Construct {
+
+    /** Scratch space: a task-scoped Docker volume mounted on /tmp (kept writable for any image user). */
+    static final String SCRATCH_MOUNT = "/tmp";
+    static final String SCRATCH_DIR = SCRATCH_MOUNT + "/mergeline-worker";
+
+    private final Cluster cluster;
+    private final Ec2Service service;
+    private final Ec2TaskDefinition taskDefinition;
+    private final LogGroup logs;
+    private final Metric lagMetric;
+
+    public MergeWorker(Construct scope, String id, MergelineConfig config, Storage storage, Network network,
+            KafkaClients kafka, RetentionDays retention) {
+        super(scope, id);
+        cluster = Cluster.Builder.create(this, "Cluster").vpc(network.vpc()).build();
+
+        Role instanceRole = Role.Builder.create(this, "InstanceRole")
+                .assumedBy(new ServicePrincipal("ec2.amazonaws.com"))
+                .description("Mergeline GPU container instances (ECS agent only; tasks have their own role)")
+                .build();
+        SecurityGroup instanceSg = SecurityGroup.Builder.create(this, "InstanceSecurityGroup")
+                .vpc(network.vpc())
+                .description("Mergeline GPU container instances (egress only)")
+                .allowAllOutbound(true)
+                .build();
+        EcsOptimizedImage ami = config.workerAmi == MergelineConfig.WorkerAmi.AL2
+                ? EcsOptimizedImage.amazonLinux2(AmiHardwareType.GPU)
+                : EcsOptimizedImage.amazonLinux2023(AmiHardwareType.GPU);
+        UserData userData = UserData.forLinux();
+        userData.addCommands(
+                // tasks (awsvpc) must not borrow the instance role through the metadata service
+                "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config",
+                // give a stopped task's scratch volume back soon (default: 3 h)
+                "echo ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=10m >> /etc/ecs/ecs.config");
+        LaunchTemplate template = LaunchTemplate.Builder.create(this, "GpuLaunchTemplate")
+                .instanceType(new InstanceType(config.workerInstanceType))
+                .machineImage(ami)
+                .userData(userData)
+                .role(instanceRole)
+                .securityGroup(instanceSg)
+                .requireImdsv2(true)
+                // the ECS agent uses the host network; one hop keeps containers away from the instance role
+                .httpPutResponseHopLimit(1)
+                .blockDevices(List.of(BlockDevice.builder()
+                        .deviceName("/dev/xvda")
+                        .volume(BlockDeviceVolume.ebs(config.workerVolumeGiB, EbsDeviceOptions.builder()
+                                .volumeType(EbsDeviceVolumeType.GP3)
+                                .encrypted(true)
+                                .deleteOnTermination(true)
+                                .build()))
+                        .build()))
+                .build();
+        AutoScalingGroup gpus = AutoScalingGroup.Builder.create(this, "GpuInstances")
+                .vpc(network.vpc())
+                .vpcSubnets(network.privateSubnets())
+                .launchTemplate(template)
+                .minCapacity(0)
+                .maxCapacity(config.workerMaxTasks)
+                .build();
+        AsgCapacityProvider capacity = AsgCapacityProvider.Builder.create(this, "GpuCapacity")
+                .autoScalingGroup(gpus)
+                .enableManagedScaling(true)
+                .enableManagedTerminationProtection(true)
+                .targetCapacityPercent(100)
+                .build();
+        cluster.addAsgCapacityProvider(capacity);
+
+        logs = LogGroup.Builder.create(this, "Logs").retention(retention).build();
+        taskDefinition = Ec2TaskDefinition.Builder.create(this, "Task")
+                .networkMode(NetworkMode.AWS_VPC)
+                .build();
+        taskDefinition.addVolume(Volume.builder()
+                .name("scratch")
+                .dockerVolumeConfiguration(DockerVolumeConfiguration.builder()
+                        .scope(Scope.TASK)
+                        .driver("local")
+                        .build())
+                .build());
+
+        Map<String, String> env = new LinkedHashMap<>();
+        env.put("MERGELINE_BUCKET", storage.bucketName());
+        env.put("MERGELINE_S3_REGION", Aws.REGION);
+        env.put("MERGELINE_WORKER_SCRATCH_DIR", SCRATCH_DIR);
+        env.putAll(kafka.environment());
+        ContainerDefinition container = taskDefinition.addContainer("worker", ContainerDefinitionOptions.builder()
+                .image(ContainerImage.fromEcrRepository(
+                        Repository.fromRepositoryName(this, "Repository", config.workerImageRepository),
+                        config.workerImageTag))
+                .gpuCount(1)
+                .memoryLimitMiB(config.workerMemoryMiB)
+                .cpu(config.workerCpu)
+                .environment(env)
+                .secrets(kafka.ecsSecrets())
+                .logging(LogDrivers.awsLogs(AwsLogDriverProps.builder().logGroup(logs).streamPrefix("worker")
+                        .build()))
+                // the worker finishes or hands back its current merge on SIGTERM; 120 s is ECS's maximum
+                .stopTimeout(Duration.seconds(120))
+                .essential(true)
+                .build());
+        container.addMountPoints(MountPoint.builder()
+                .sourceVolume("scratch").containerPath(SCRATCH_MOUNT).readOnly(false).build());
+
+        LeastPrivilege.grantWorker(taskDefinition.getTaskRole(), storage);
+        LeastPrivilege.grantKafka(taskDefinition.getTaskRole(), config,
+                List.of(Contract.TOPIC_MERGED_MODEL_READY, Contract.TOPIC_MERGE_FAILURES, Contract.TOPIC_MERGE_PROGRESS),
+                Contract.TOPIC_MERGE_REQUESTS, Contract.GROUP_WORKER);
+
+        service = Ec2Service.Builder.create(this, "Service")
+                .cluster(cluster)
+                .taskDefinition(taskDefinition)
+                .desiredCount(config.workerMinTasks)
+                // no spare GPU for a rolling deployment: replace tasks in place
+                .minHealthyPercent(0)
+                .maxHealthyPercent(100)
+                .capacityProviderStrategies(List.of(CapacityProviderStrategy.builder()
+                        .capacityProvider(capacity.getCapacityProviderName())
+                        .weight(1)
+                        .build()))
+                .securityGroups(List.of(network.clients()))
+                .vpcSubnets(network.privateSubnets())
+                .circuitBreaker(DeploymentCircuitBreaker.builder().rollback(true).build())
+                .build();
+
+        lagMetric = lagMetric(config);
+        service.autoScaleTaskCount(EnableScalingProps.builder()
+                        .minCapacity(config.workerMinTasks)
+                        .maxCapacity(config.workerMaxTasks)
+                        .build())
+                .scaleOnMetric("ScaleOnConsumerLag", BasicStepScalingPolicyProps.builder()
+                        .metric(lagMetric)
+                        .scalingSteps(scalingSteps(config))
+                        .adjustmentType(AdjustmentType.EXACT_CAPACITY)
+                        .evaluationPeriods(3)
+                        .datapointsToAlarm(2)
+                        .cooldown(Duration.minutes(5))
+                        .build());
+    }
+
+    /**
+     * Consumer lag of {@code mergeline-worker} on {@code merge-requests}: with MSK, the metric MSK
+     * itself publishes per consumer group ({@code AWS/Kafka SumOffsetLag}, dimensions
+     * {@code Cluster Name}, {@code Consumer Group}, {@code Topic}); with self-managed Kafka, the
+     * same metric name and dimensions (without {@code Cluster Name}) in {@code lagMetricNamespace},
+     * published by a lag exporter of the user's choice.
+     */
+    static Metric lagMetric(MergelineConfig config) {
+        Map<String, String> dims = new LinkedHashMap<>();
+        if (config.kafkaMode == MergelineConfig.KafkaMode.MSK) {
+            dims.put("Cluster Name", config.mskClusterName());
+        }
+        dims.put("Consumer Group", Contract.GROUP_WORKER);
+        dims.put("Topic", Contract.TOPIC_MERGE_REQUESTS);
+        return Metric.Builder.create()
+                .namespace(config.lagMetricNamespace)
+                .metricName(config.lagMetricName)
+                .dimensionsMap(dims)
+                .statistic("Maximum")
+                .period(Duration.minutes(1))
+                .build();
+    }
+
+    /**
+     * Lag → task count (exact capacity): no lag (everything committed, so no merge in flight) →
+     * {@code workerMinTasks}; lag ≥ 1 → 1 task; then one more task per {@code workerLagPerTask}
+     * waiting requests, up to {@code workerMaxTasks} (at most 10 steps).
+     */
+    static List<ScalingInterval> scalingSteps(MergelineConfig config) {
+        List<ScalingInterval> steps = new ArrayList<>();
+        // lag is an integer: the lower alarm fires at lag <= 0.5, i.e. 0 (upper bounds are inclusive there)
+        steps.add(ScalingInterval.builder().upper(0.5).change(config.workerMinTasks).build());
+        int max = config.workerMaxTasks;
+        int stepCount = Math.min(max, 10);
+        int previous = 0;
+        for (int i = 1; i <= stepCount; i++) {
+            int tasks = i == stepCount ? max : Math.max(i, config.workerMinTasks);
+            int lower = i == 1 ? 1 : Math.max((i - 1) * config.workerLagPerTask, previous + 1);
+            steps.add(ScalingInterval.builder().lower(lower).change(tasks).build());
+            previous = lower;
+        }
+        return steps;
+    }
+
+    public Cluster cluster() {
+        return cluster;
+    }
+
+    public Ec2Service service() {
+        return service;
+    }
+
+    public Ec2TaskDefinition taskDefinition() {
+        return taskDefinition;
+    }
+
+    public LogGroup logs() {
+        return logs;
+    }
+
+    public Metric lagMetric() {
+        return lagMetric;
+    }
+}

@@ -1,0 +1,331 @@
+package dev.mergeline.infra;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * Every input of the Mergeline stack, with defaults. Read from CDK context ({@code cdk.json},
+ * {@code cdk synth -c key=value}, or {@code exec:java -Dexec.args="key=value ..."}) by
+ * {@link #fromContext}; tests build it with {@link #builder()}.
+ *
+ * <p>Kafka is an input, never created here: most teams already run a cluster, and an MSK cluster
+ * costs more per month than everything else in this stack put together while idle.
+ */
+public final class MergelineConfig {
+
+    /** Marks example values in cdk.json; the stack refuses to deploy while one is left. */
+    public static final String PLACEHOLDER = "REPLACE-ME";
+
+    public enum Encryption { S3, KMS }
+
+    public enum KafkaMode { MSK, SELF_MANAGED }
+
+    /** How the functions' and the worker's own Kafka clients authenticate. */
+    public enum KafkaClientAuth { IAM, SCRAM, TLS, PLAINTEXT }
+
+    public enum WorkerAmi { AL2023, AL2 }
+
+    // storage
+    public final String bucketName;
+    public final Encryption encryption;
+    public final int mergedExpirationDays;
+    public final int noncurrentVersionExpirationDays;
+    // functions
+    public final Path functionCode;
+    public final int functionMemoryMiB;
+    public final int functionTimeoutSeconds;
+    // kafka
+    public final KafkaMode kafkaMode;
+    public final String mskClusterArn;
+    public final String kafkaBootstrapServers;
+    public final String kafkaSecretArn;
+    public final KafkaClientAuth kafkaClientAuth;
+    public final String kafkaSecurityGroupId;
+    // network
+    public final String vpcId;
+    public final List<String> vpcAvailabilityZones;
+    public final List<String> vpcPrivateSubnetIds;
+    // worker
+    public final String workerImageRepository;
+    public final String workerImageTag;
+    public final String workerInstanceType;
+    public final WorkerAmi workerAmi;
+    public final int workerMinTasks;
+    public final int workerMaxTasks;
+    public final int workerLagPerTask;
+    public final int workerMemoryMiB;
+    public final int workerCpu;
+    public final int workerVolumeGiB;
+    public final String lagMetricNamespace;
+    public final String lagMetricName;
+    // operations
+    public final int logRetentionDays;
+    public final String alarmEmail;
+
+    private MergelineConfig(Builder b) {
+        bucketName = require(b.bucketName, "bucketName");
+        encryption = b.encryption;
+        mergedExpirationDays = nonNegative(b.mergedExpirationDays, "mergedExpirationDays");
+        noncurrentVersionExpirationDays = nonNegative(b.noncurrentVersionExpirationDays,
+                "noncurrentVersionExpirationDays");
+        functionCode = Objects.requireNonNull(b.functionCode, "functionCode");
+        functionMemoryMiB = positive(b.functionMemoryMiB, "functionMemoryMiB");
+        functionTimeoutSeconds = positive(b.functionTimeoutSeconds, "functionTimeoutSeconds");
+        kafkaMode = b.kafkaMode;
+        mskClusterArn = blankToNull(b.mskClusterArn);
+        kafkaBootstrapServers = require(b.kafkaBootstrapServers, "kafkaBootstrapServers");
+        kafkaSecretArn = blankToNull(b.kafkaSecretArn);
+        kafkaClientAuth = b.kafkaClientAuth != null ? b.kafkaClientAuth
+                : kafkaMode == KafkaMode.MSK ? KafkaClientAuth.IAM
+                : kafkaSecretArn != null ? KafkaClientAuth.SCRAM : KafkaClientAuth.PLAINTEXT;
+        kafkaSecurityGroupId = blankToNull(b.kafkaSecurityGroupId);
+        vpcId = blankToNull(b.vpcId);
+        vpcAvailabilityZones = List.copyOf(b.vpcAvailabilityZones);
+        vpcPrivateSubnetIds = List.copyOf(b.vpcPrivateSubnetIds);
+        workerImageRepository = require(b.workerImageRepository, "workerImageRepository");
+        workerImageTag = require(b.workerImageTag, "workerImageTag");
+        workerInstanceType = require(b.workerInstanceType, "workerInstanceType");
+        workerAmi = b.workerAmi;
+        workerMinTasks = nonNegative(b.workerMinTasks, "workerMinTasks");
+        workerMaxTasks = positive(b.workerMaxTasks, "workerMaxTasks");
+        workerLagPerTask = positive(b.workerLagPerTask, "workerLagPerTask");
+        workerMemoryMiB = positive(b.workerMemoryMiB, "workerMemoryMiB");
+        workerCpu = positive(b.workerCpu, "workerCpu");
+        workerVolumeGiB = positive(b.workerVolumeGiB, "workerVolumeGiB");
+        lagMetricNamespace = require(b.lagMetricNamespace != null ? b.lagMetricNamespace
+                : kafkaMode == KafkaMode.MSK ? "AWS/Kafka" : "Mergeline/Kafka", "lagMetricNamespace");
+        lagMetricName = require(b.lagMetricName, "lagMetricName");
+        logRetentionDays = positive(b.logRetentionDays, "logRetentionDays");
+        alarmEmail = blankToNull(b.alarmEmail);
+
+        if (!bucketName.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
+            throw new IllegalArgumentException("bucketName must be a literal S3 bucket name, got: " + bucketName);
+        }
+        if (workerMinTasks > workerMaxTasks) {
+            throw new IllegalArgumentException("workerMinTasks (" + workerMinTasks + ") > workerMaxTasks ("
+                    + workerMaxTasks + ")");
+        }
+        if (kafkaMode == KafkaMode.MSK) {
+            if (mskClusterArn == null) {
+                throw new IllegalArgumentException("kafkaMode=msk needs mskClusterArn");
+            }
+            MskArns.parse(mskClusterArn); // validates the shape early
+        } else if (kafkaClientAuth == KafkaClientAuth.IAM) {
+            throw new IllegalArgumentException("kafkaClientAuth=iam works with MSK only");
+        }
+        if (kafkaClientAuth == KafkaClientAuth.SCRAM && kafkaSecretArn == null) {
+            throw new IllegalArgumentException("kafkaClientAuth=scram needs kafkaSecretArn (a Secrets Manager "
+                    + "secret with username and password)");
+        }
+        if (vpcId != null && (vpcAvailabilityZones.isEmpty()
+                || vpcPrivateSubnetIds.size() != vpcAvailabilityZones.size())) {
+            throw new IllegalArgumentException("vpcId needs vpcAvailabilityZones and vpcPrivateSubnetIds, "
+                    + "one subnet per zone");
+        }
+    }
+
+    /** Cluster name of {@link #mskClusterArn}, for the MSK consumer-lag metric's dimension. */
+    public String mskClusterName() {
+        return MskArns.parse(mskClusterArn).clusterName();
+    }
+
+    /** Names of inputs that still hold {@link #PLACEHOLDER} example values. */
+    public List<String> placeholders() {
+        List<String> out = new ArrayList<>();
+        check(out, "bucketName", bucketName);
+        check(out, "mskClusterArn", mskClusterArn);
+        check(out, "kafkaBootstrapServers", kafkaBootstrapServers);
+        check(out, "kafkaSecretArn", kafkaSecretArn);
+        check(out, "kafkaSecurityGroupId", kafkaSecurityGroupId);
+        check(out, "vpcId", vpcId);
+        check(out, "workerImageRepository", workerImageRepository);
+        return out;
+    }
+
+    private static void check(List<String> out, String name, String value) {
+        if (value != null && value.contains(PLACEHOLDER)) {
+            out.add(name);
+        }
+    }
+
+    /**
+     * Reads every input from CDK context; relative paths resolve against {@code infraDir}.
+     *
+     * @param context context lookup (values are strings from {@code -c}, or JSON values from cdk.json)
+     */
+    public static MergelineConfig fromContext(Function<String, Object> context, Path infraDir) {
+        Builder b = builder();
+        Ctx c = new Ctx(context);
+        c.str("bucketName").ifPresent(b::bucketName);
+        c.str("encryption").ifPresent(v -> b.encryption(Encryption.valueOf(upper(v))));
+        c.integer("mergedExpirationDays").ifPresent(b::mergedExpirationDays);
+        c.integer("noncurrentVersionExpirationDays").ifPresent(b::noncurrentVersionExpirationDays);
+        c.str("functionCode").ifPresent(v -> b.functionCode(infraDir.resolve(v).normalize()));
+        if (c.str("functionCode").isEmpty()) {
+            b.functionCode(infraDir.resolve(Builder.DEFAULT_FUNCTION_CODE).normalize());
+        }
+        c.integer("functionMemoryMiB").ifPresent(b::functionMemoryMiB);
+        c.integer("functionTimeoutSeconds").ifPresent(b::functionTimeoutSeconds);
+        c.str("kafkaMode").ifPresent(v -> b.kafkaMode(KafkaMode.valueOf(upper(v))));
+        c.str("mskClusterArn").ifPresent(b::mskClusterArn);
+        c.str("kafkaBootstrapServers").ifPresent(b::kafkaBootstrapServers);
+        c.str("kafkaSecretArn").ifPresent(b::kafkaSecretArn);
+        c.str("kafkaClientAuth").ifPresent(v -> b.kafkaClientAuth(KafkaClientAuth.valueOf(upper(v))));
+        c.str("kafkaSecurityGroupId").ifPresent(b::kafkaSecurityGroupId);
+        c.str("vpcId").ifPresent(b::vpcId);
+        c.list("vpcAvailabilityZones").ifPresent(b::vpcAvailabilityZones);
+        c.list("vpcPrivateSubnetIds").ifPresent(b::vpcPrivateSubnetIds);
+        c.str("workerImageRepository").ifPresent(b::workerImageRepository);
+        c.str("workerImageTag").ifPresent(b::workerImageTag);
+        c.str("workerInstanceType").ifPresent(b::workerInstanceType);
+        c.str("workerAmi").ifPresent(v -> b.workerAmi(WorkerAmi.valueOf(upper(v))));
+        c.integer("workerMinTasks").ifPresent(b::workerMinTasks);
+        c.integer("workerMaxTasks").ifPresent(b::workerMaxTasks);
+        c.integer("workerLagPerTask").ifPresent(b::workerLagPerTask);
+        c.integer("workerMemoryMiB").ifPresent(b::workerMemoryMiB);
+        c.integer("workerCpu").ifPresent(b::workerCpu);
+        c.integer("workerVolumeGiB").ifPresent(b::workerVolumeGiB);
+        c.str("lagMetricNamespace").ifPresent(b::lagMetricNamespace);
+        c.str("lagMetricName").ifPresent(b::lagMetricName);
+        c.integer("logRetentionDays").ifPresent(b::logRetentionDays);
+        c.str("alarmEmail").ifPresent(b::alarmEmail);
+        return b.build();
+    }
+
+    private static String upper(String v) {
+        return v.trim().toUpperCase(Locale.ROOT).replace('-', '_');
+    }
+
+    private static String blankToNull(String s) {
+        return s == null || s.isBlank() ? null : s.trim();
+    }
+
+    private static String require(String s, String name) {
+        String v = blankToNull(s);
+        if (v == null) {
+            throw new IllegalArgumentException("missing input: " + name);
+        }
+        return v;
+    }
+
+    private static int positive(int v, String name) {
+        if (v <= 0) {
+            throw new IllegalArgumentException(name + " must be > 0, got " + v);
+        }
+        return v;
+    }
+
+    private static int nonNegative(int v, String name) {
+        if (v < 0) {
+            throw new IllegalArgumentException(name + " must be >= 0, got " + v);
+        }
+        return v;
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Context values as strings, numbers or lists ("a,b" strings or JSON arrays). */
+    private record Ctx(Function<String, Object> context) {
+        java.util.Optional<String> str(String key) {
+            Object v = context.apply(key);
+            return v == null || v.toString().isBlank() ? java.util.Optional.empty()
+                    : java.util.Optional.of(v.toString().trim());
+        }
+
+        java.util.Optional<Integer> integer(String key) {
+            return str(key).map(s -> {
+                try {
+                    return (int) Double.parseDouble(s);
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("context " + key + " must be a number, got: " + s);
+                }
+            });
+        }
+
+        java.util.Optional<List<String>> list(String key) {
+            Object v = context.apply(key);
+            if (v instanceof List<?> l) {
+                return java.util.Optional.of(l.stream().map(Object::toString).map(String::trim).toList());
+            }
+            return str(key).map(s -> Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty())
+                    .toList());
+        }
+    }
+
+    public static final class Builder {
+        static final String DEFAULT_FUNCTION_CODE = "../functions/target/function.zip";
+
+        private String bucketName = "mergeline";
+        private Encryption encryption = Encryption.S3;
+        private int mergedExpirationDays = 30;
+        private int noncurrentVersionExpirationDays = 30;
+        private Path functionCode = Path.of(DEFAULT_FUNCTION_CODE);
+        private int functionMemoryMiB = 1024;
+        private int functionTimeoutSeconds = 120;
+        private KafkaMode kafkaMode = KafkaMode.MSK;
+        private String mskClusterArn;
+        private String kafkaBootstrapServers;
+        private String kafkaSecretArn;
+        private KafkaClientAuth kafkaClientAuth;
+        private String kafkaSecurityGroupId;
+        private String vpcId;
+        private List<String> vpcAvailabilityZones = List.of();
+        private List<String> vpcPrivateSubnetIds = List.of();
+        private String workerImageRepository = "mergeline/merge-worker";
+        private String workerImageTag = "0.1.0-cuda";
+        private String workerInstanceType = "g5.xlarge";
+        private WorkerAmi workerAmi = WorkerAmi.AL2023;
+        private int workerMinTasks = 0;
+        private int workerMaxTasks = 2;
+        private int workerLagPerTask = 5;
+        private int workerMemoryMiB = 14336;
+        private int workerCpu = 3072;
+        private int workerVolumeGiB = 200;
+        private String lagMetricNamespace;
+        private String lagMetricName = "SumOffsetLag";
+        private int logRetentionDays = 30;
+        private String alarmEmail;
+
+        public Builder bucketName(String v) { bucketName = v; return this; }
+        public Builder encryption(Encryption v) { encryption = v; return this; }
+        public Builder mergedExpirationDays(int v) { mergedExpirationDays = v; return this; }
+        public Builder noncurrentVersionExpirationDays(int v) { noncurrentVersionExpirationDays = v; return this; }
+        public Builder functionCode(Path v) { functionCode = v; return this; }
+        public Builder functionMemoryMiB(int v) { functionMemoryMiB = v; return this; }
+        public Builder functionTimeoutSeconds(int v) { functionTimeoutSeconds = v; return this; }
+        public Builder kafkaMode(KafkaMode v) { kafkaMode = v; return this; }
+        public Builder mskClusterArn(String v) { mskClusterArn = v; return this; }
+        public Builder kafkaBootstrapServers(String v) { kafkaBootstrapServers = v; return this; }
+        public Builder kafkaSecretArn(String v) { kafkaSecretArn = v; return this; }
+        public Builder kafkaClientAuth(KafkaClientAuth v) { kafkaClientAuth = v; return this; }
+        public Builder kafkaSecurityGroupId(String v) { kafkaSecurityGroupId = v; return this; }
+        public Builder vpcId(String v) { vpcId = v; return this; }
+        public Builder vpcAvailabilityZones(List<String> v) { vpcAvailabilityZones = v; return this; }
+        public Builder vpcPrivateSubnetIds(List<String> v) { vpcPrivateSubnetIds = v; return this; }
+        public Builder workerImageRepository(String v) { workerImageRepository = v; return this; }
+        public Builder workerImageTag(String v) { workerImageTag = v; return this; }
+        public Builder workerInstanceType(String v) { workerInstanceType = v; return this; }
+        public Builder workerAmi(WorkerAmi v) { workerAmi = v; return this; }
+        public Builder workerMinTasks(int v) { workerMinTasks = v; return this; }
+        public Builder workerMaxTasks(int v) { workerMaxTasks = v; return this; }
+        public Builder workerLagPerTask(int v) { workerLagPerTask = v; return this; }
+        public Builder workerMemoryMiB(int v) { workerMemoryMiB = v; return this; }
+        public Builder workerCpu(int v) { workerCpu = v; return this; }
+        public Builder workerVolumeGiB(int v) { workerVolumeGiB = v; return this; }
+        public Builder lagMetricNamespace(String v) { lagMetricNamespace = v; return this; }
+        public Builder lagMetricName(String v) { lagMetricName = v; return this; }
+        public Builder logRetentionDays(int v) { logRetentionDays = v; return this; }
+        public Builder alarmEmail(String v) { alarmEmail = v; return this; }
+
+        public MergelineConfig build() {
+            return new MergelineConfig(this);
+        }
+    }
+}

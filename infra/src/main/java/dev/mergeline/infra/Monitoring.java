@@ -1,0 +1,107 @@
+package dev.mergeline.infra;
+
+import java.util.List;
+import java.util.Map;
+
+import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.services.cloudwatch.Alarm;
+import software.amazon.awscdk.services.cloudwatch.ComparisonOperator;
+import software.amazon.awscdk.services.cloudwatch.IMetric;
+import software.amazon.awscdk.services.cloudwatch.Metric;
+import software.amazon.awscdk.services.cloudwatch.MetricOptions;
+import software.amazon.awscdk.services.cloudwatch.TreatMissingData;
+import software.amazon.awscdk.services.cloudwatch.actions.SnsAction;
+import software.amazon.awscdk.services.events.EventPattern;
+import software.amazon.awscdk.services.events.Rule;
+import software.amazon.awscdk.services.events.targets.SnsTopic;
+import software.amazon.awscdk.services.logs.FilterPattern;
+import software.amazon.awscdk.services.logs.MetricFilterOptions;
+import software.amazon.awscdk.services.sns.Topic;
+import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
+import software.constructs.Construct;
+
+/**
+ * Alarms on failures, all sent to one SNS topic ({@code alarmEmail} subscribes an address):
+ * Lambda errors of either function, S3 events the validation function gave up on (dead-letter
+ * queue), {@code merge.failed} lines in the worker's log (a metric filter), and worker tasks that
+ * crash or fail to start (an EventBridge rule on ECS task state changes, which also forwards each
+ * such event to the topic; the alarm fires when it repeats).
+ */
+public final class Monitoring extends Construct {
+
+    public static final String METRIC_NAMESPACE = "Mergeline";
+    public static final String MERGE_FAILURES_METRIC = "MergeFailures";
+
+    private final Topic topic;
+
+    public Monitoring(Construct scope, String id, MergelineConfig config, ValidationFunctions functions,
+            MergeWorker worker) {
+        super(scope, id);
+        topic = Topic.Builder.create(this, "AlarmTopic")
+                .displayName("Mergeline alarms")
+                .enforceSsl(true)
+                .build();
+        if (config.alarmEmail != null) {
+            topic.addSubscription(new EmailSubscription(config.alarmEmail));
+        }
+        SnsAction notify = new SnsAction(topic);
+        MetricOptions fiveMinuteSum = MetricOptions.builder().period(Duration.minutes(5)).statistic("Sum").build();
+
+        alarm("ValidationErrors", "Mergeline validation Lambda (S3 trigger) failed",
+                functions.validation().metricErrors(fiveMinuteSum), 1, notify);
+        alarm("KafkaIngressErrors", "Mergeline Kafka-ingress Lambda (adapter-uploads) failed",
+                functions.kafkaIngress().metricErrors(fiveMinuteSum), 1, notify);
+        alarm("ValidationDeadLetters", "S3 upload events the validation Lambda gave up on (see its dead-letter queue)",
+                functions.deadLetters().metricApproximateNumberOfMessagesVisible(
+                        MetricOptions.builder().period(Duration.minutes(5)).statistic("Maximum").build()),
+                1, notify);
+
+        // The worker logs "job <id> failed after <n> attempt(s): …" when it emits merge.failed.
+        worker.logs().addMetricFilter("MergeFailedLines", MetricFilterOptions.builder()
+                .filterPattern(FilterPattern.anyTerm("merge.failed", "failed after"))
+                .metricNamespace(METRIC_NAMESPACE)
+                .metricName(MERGE_FAILURES_METRIC)
+                .metricValue("1")
+                .defaultValue(0)
+                .build());
+        alarm("MergeFailures", "The merge worker reported merge.failed",
+                Metric.Builder.create().namespace(METRIC_NAMESPACE).metricName(MERGE_FAILURES_METRIC)
+                        .period(Duration.minutes(5)).statistic("Sum").build(),
+                1, notify);
+
+        Rule taskFailures = Rule.Builder.create(this, "WorkerTaskFailures")
+                .description("Mergeline worker task crashed or failed to start")
+                .eventPattern(EventPattern.builder()
+                        .source(List.of("aws.ecs"))
+                        .detailType(List.of("ECS Task State Change"))
+                        .detail(Map.of(
+                                "clusterArn", List.of(worker.cluster().getClusterArn()),
+                                "group", List.of("service:" + worker.service().getServiceName()),
+                                "lastStatus", List.of("STOPPED"),
+                                "stopCode", List.of("EssentialContainerExited", "TaskFailedToStart")))
+                        .build())
+                .targets(List.of(new SnsTopic(topic)))
+                .build();
+        alarm("WorkerTaskRestarts", "Mergeline merge worker tasks keep crashing or failing to start",
+                Metric.Builder.create().namespace("AWS/Events").metricName("TriggeredRules")
+                        .dimensionsMap(Map.of("RuleName", taskFailures.getRuleName()))
+                        .period(Duration.minutes(15)).statistic("Sum").build(),
+                2, notify);
+    }
+
+    private void alarm(String id, String description, IMetric metric, double threshold, SnsAction action) {
+        Alarm alarm = Alarm.Builder.create(this, id)
+                .alarmDescription(description)
+                .metric(metric)
+                .threshold(threshold)
+                .evaluationPeriods(1)
+                .comparisonOperator(ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD)
+                .treatMissingData(TreatMissingData.NOT_BREACHING)
+                .build();
+        alarm.addAlarmAction(action);
+    }
+
+    public Topic topic() {
+        return topic;
+    }
+}

@@ -1,0 +1,133 @@
+package dev.mergeline.infra;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+/** Inputs and their validation; no synthesis. */
+class ConfigTest {
+
+    private static MergelineConfig fromContext(Map<String, Object> context) {
+        return MergelineConfig.fromContext(context::get, Path.of("/repo/infra"));
+    }
+
+    private static Map<String, Object> msk() {
+        Map<String, Object> c = new HashMap<>();
+        c.put("mskClusterArn", Synth.CLUSTER_ARN);
+        c.put("kafkaBootstrapServers", Synth.BOOTSTRAP);
+        return c;
+    }
+
+    @Test
+    void defaultsFollowTheContract() {
+        MergelineConfig c = fromContext(msk());
+        assertEquals("mergeline", c.bucketName);
+        assertEquals(MergelineConfig.Encryption.S3, c.encryption);
+        assertEquals(MergelineConfig.KafkaMode.MSK, c.kafkaMode);
+        assertEquals(MergelineConfig.KafkaClientAuth.IAM, c.kafkaClientAuth);
+        assertEquals(Path.of("/repo/functions/target/function.zip"), c.functionCode);
+        assertEquals("mergeline/merge-worker", c.workerImageRepository);
+        assertEquals("0.1.0-cuda", c.workerImageTag);
+        assertEquals("g5.xlarge", c.workerInstanceType);
+        assertEquals(0, c.workerMinTasks);
+        assertEquals("AWS/Kafka", c.lagMetricNamespace);
+        assertEquals("mergeline-kafka", c.mskClusterName());
+        assertNull(c.vpcId);
+        assertTrue(c.placeholders().isEmpty());
+    }
+
+    @Test
+    void contextValuesMayBeStringsNumbersOrLists() {
+        Map<String, Object> ctx = msk();
+        ctx.put("encryption", "kms");
+        ctx.put("workerMaxTasks", "6");
+        ctx.put("mergedExpirationDays", 14);
+        ctx.put("vpcId", "vpc-1");
+        ctx.put("vpcAvailabilityZones", "eu-west-1a, eu-west-1b");
+        ctx.put("vpcPrivateSubnetIds", List.of("subnet-a", "subnet-b"));
+        ctx.put("functionCode", "build/function.zip");
+        ctx.put("kafkaSecretArn", "");
+        MergelineConfig c = fromContext(ctx);
+        assertEquals(MergelineConfig.Encryption.KMS, c.encryption);
+        assertEquals(6, c.workerMaxTasks);
+        assertEquals(14, c.mergedExpirationDays);
+        assertEquals(List.of("eu-west-1a", "eu-west-1b"), c.vpcAvailabilityZones);
+        assertEquals(List.of("subnet-a", "subnet-b"), c.vpcPrivateSubnetIds);
+        assertEquals(Path.of("/repo/infra/build/function.zip"), c.functionCode);
+        assertNull(c.kafkaSecretArn);
+    }
+
+    @Test
+    void selfManagedKafkaDefaultsToScramWithASecretAndPlaintextWithout() {
+        Map<String, Object> ctx = new HashMap<>();
+        ctx.put("kafkaMode", "self-managed");
+        ctx.put("kafkaBootstrapServers", "k:9092");
+        assertEquals(MergelineConfig.KafkaClientAuth.PLAINTEXT, fromContext(ctx).kafkaClientAuth);
+        assertEquals("Mergeline/Kafka", fromContext(ctx).lagMetricNamespace);
+        ctx.put("kafkaSecretArn", Synth.SECRET_ARN);
+        assertEquals(MergelineConfig.KafkaClientAuth.SCRAM, fromContext(ctx).kafkaClientAuth);
+        ctx.put("kafkaClientAuth", "tls");
+        assertEquals(MergelineConfig.KafkaClientAuth.TLS, fromContext(ctx).kafkaClientAuth);
+    }
+
+    @Test
+    void inconsistentInputsAreRefused() {
+        Map<String, Object> noArn = msk();
+        noArn.remove("mskClusterArn");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(noArn));
+
+        Map<String, Object> badArn = msk();
+        badArn.put("mskClusterArn", "arn:aws:kafka:eu-west-1:111122223333:topic/x");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(badArn));
+
+        Map<String, Object> noServers = msk();
+        noServers.remove("kafkaBootstrapServers");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(noServers));
+
+        Map<String, Object> iamSelfManaged = new HashMap<>(Map.of("kafkaMode", "self-managed",
+                "kafkaBootstrapServers", "k:9092", "kafkaClientAuth", "iam"));
+        assertThrows(IllegalArgumentException.class, () -> fromContext(iamSelfManaged));
+
+        Map<String, Object> scramNoSecret = msk();
+        scramNoSecret.put("kafkaClientAuth", "scram");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(scramNoSecret));
+
+        Map<String, Object> vpcNoSubnets = msk();
+        vpcNoSubnets.put("vpcId", "vpc-1");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(vpcNoSubnets));
+
+        Map<String, Object> minAboveMax = msk();
+        minAboveMax.put("workerMinTasks", 3);
+        minAboveMax.put("workerMaxTasks", 2);
+        assertThrows(IllegalArgumentException.class, () -> fromContext(minAboveMax));
+
+        Map<String, Object> tokenBucket = msk();
+        tokenBucket.put("bucketName", "${Token[TOKEN.1]}");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(tokenBucket));
+    }
+
+    @Test
+    void placeholdersAreReported() {
+        Map<String, Object> ctx = msk();
+        ctx.put("kafkaBootstrapServers", "b-1.REPLACE-ME.kafka.us-east-1.amazonaws.com:9098");
+        assertEquals(List.of("kafkaBootstrapServers"), fromContext(ctx).placeholders());
+    }
+
+    @Test
+    void mskArnsAreDerivedFromTheClusterArn() {
+        MskArns a = MskArns.parse(Synth.CLUSTER_ARN);
+        assertEquals(Synth.CLUSTER_ARN, a.cluster());
+        assertEquals("arn:aws:kafka:eu-west-1:111122223333:topic/mergeline-kafka/"
+                + "6f8f2c1a-1111-2222-3333-444455556666-7/merge-requests", a.topic("merge-requests"));
+        assertEquals("arn:aws:kafka:eu-west-1:111122223333:group/mergeline-kafka/"
+                + "6f8f2c1a-1111-2222-3333-444455556666-7/mergeline-worker", a.group("mergeline-worker"));
+    }
+}

@@ -1,0 +1,88 @@
+package dev.mergeline.infra;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.Test;
+
+import software.amazon.awscdk.assertions.Match;
+import software.amazon.awscdk.assertions.Template;
+
+class MonitoringTest {
+
+    @Test
+    void lambdaErrorAlarmsNotifyTheAlarmTopic() {
+        Template t = Synth.msk();
+        String topic = Cfn.resources(t, "AWS::SNS::Topic").keySet().iterator().next();
+        for (String export : List.of("s3Trigger", "kafkaTrigger")) {
+            t.hasResourceProperties("AWS::CloudWatch::Alarm", Map.of(
+                    "Namespace", "AWS/Lambda",
+                    "MetricName", "Errors",
+                    "Dimensions", List.of(Map.of("Name", "FunctionName",
+                            "Value", Map.of("Ref", Cfn.functionLogicalId(t, export)))),
+                    "ComparisonOperator", "GreaterThanOrEqualToThreshold",
+                    "Threshold", 1,
+                    "AlarmActions", List.of(Map.of("Ref", topic))));
+        }
+        t.hasResourceProperties("AWS::CloudWatch::Alarm", Map.of(
+                "Namespace", "AWS/SQS",
+                "MetricName", "ApproximateNumberOfMessagesVisible",
+                "AlarmActions", List.of(Map.of("Ref", topic))));
+    }
+
+    @Test
+    void mergeFailedLogLinesAreCountedAndAlarmed() {
+        Template t = Synth.msk();
+        String workerLogs = Cfn.resources(t, "AWS::ECS::TaskDefinition").values().stream()
+                .map(String::valueOf).filter(s -> s.contains("awslogs-group")).findFirst().orElseThrow();
+        t.hasResourceProperties("AWS::Logs::MetricFilter", Map.of(
+                "FilterPattern", Match.stringLikeRegexp(".*merge\\.failed.*"),
+                "LogGroupName", Match.objectLike(Map.of("Ref", Match.anyValue())),
+                "MetricTransformations", List.of(Map.of("MetricNamespace", "Mergeline",
+                        "MetricName", "MergeFailures", "MetricValue", "1", "DefaultValue", 0))));
+        String filterGroup = Cfn.render(Cfn.resources(t, "AWS::Logs::MetricFilter").values().iterator().next()
+                .get("LogGroupName"));
+        assertTrue(workerLogs.contains(filterGroup.substring(2, filterGroup.length() - 1)),
+                "metric filter is not on the worker's log group");
+        t.hasResourceProperties("AWS::CloudWatch::Alarm", Map.of(
+                "Namespace", "Mergeline", "MetricName", "MergeFailures", "Threshold", 1));
+    }
+
+    @Test
+    void crashingWorkerTasksAreReportedAndAlarmed() {
+        Template t = Synth.msk();
+        String topic = Cfn.resources(t, "AWS::SNS::Topic").keySet().iterator().next();
+        t.hasResourceProperties("AWS::Events::Rule", Map.of(
+                "EventPattern", Map.of(
+                        "source", List.of("aws.ecs"),
+                        "detail-type", List.of("ECS Task State Change"),
+                        "detail", Match.objectLike(Map.of(
+                                "lastStatus", List.of("STOPPED"),
+                                "stopCode", List.of("EssentialContainerExited", "TaskFailedToStart")))),
+                "Targets", List.of(Match.objectLike(Map.of("Arn", Map.of("Ref", topic))))));
+        String rule = Cfn.resources(t, "AWS::Events::Rule").keySet().iterator().next();
+        t.hasResourceProperties("AWS::CloudWatch::Alarm", Map.of(
+                "Namespace", "AWS/Events",
+                "MetricName", "TriggeredRules",
+                "Dimensions", List.of(Map.of("Name", "RuleName", "Value", Map.of("Ref", rule))),
+                "AlarmActions", List.of(Map.of("Ref", topic))));
+    }
+
+    @Test
+    void everyFailureAlarmNotifiesAndTheTopicIsTlsOnly() {
+        Template t = Synth.msk();
+        String topic = Cfn.resources(t, "AWS::SNS::Topic").keySet().iterator().next();
+        long notifying = Cfn.resources(t, "AWS::CloudWatch::Alarm").values().stream()
+                .filter(a -> String.valueOf(a.get("AlarmActions")).contains(topic)).count();
+        assertEquals(5, notifying);
+        t.hasResourceProperties("AWS::SNS::TopicPolicy", Map.of("PolicyDocument", Map.of("Statement",
+                Match.arrayWith(List.of(Match.objectLike(Map.of("Effect", "Deny",
+                        "Condition", Map.of("Bool", Map.of("aws:SecureTransport", "false")))))))));
+        t.resourceCountIs("AWS::SNS::Subscription", 0);
+        Synth.variant().hasResourceProperties("AWS::SNS::Subscription", Map.of(
+                "Protocol", "email", "Endpoint", "oncall@example.com"));
+    }
+}

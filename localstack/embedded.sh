@@ -102,7 +102,7 @@ down() {
     if alive "$p"; then
       kill "$(cat "$state/$p.pid")" 2>/dev/null || true
       for _ in $(seq 1 30); do alive "$p" || break; sleep 0.5; done
-      alive "$p" && kill -9 "$(cat "$state/$p.pid")" 2>/dev/null || true
+      if alive "$p"; then kill -9 "$(cat "$state/$p.pid")" 2>/dev/null || true; fi
     fi
     rm -f "$state/$p.pid"
   done

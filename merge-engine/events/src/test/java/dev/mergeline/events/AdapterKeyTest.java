@@ -81,7 +81,57 @@ class AdapterKeyTest {
                 "adapters/a/zero\u200Bwidth",
                 "adapters/a/line\u2028sep",
                 "adapters/a/lone\uD800surrogate",
-                "adapters/a/" + "f".repeat(256));
+                "adapters/a/" + "f".repeat(256),
+                // traversal, absolute and foreign forms
+                "adapters/../base-models/x",
+                "adapters/../../etc/passwd",
+                "adapters/a/../../base-models/x/config.json",
+                "base-models/x/../../adapters/a/adapter_config.json",
+                "/etc/passwd",
+                "/adapters/../base-models/x",
+                "//adapters/a/adapter_config.json",
+                "C:\\adapters\\a\\adapter_config.json",
+                "file:///adapters/a/adapter_config.json",
+                "s3://mergeline/adapters/a/adapter_config.json",
+                // keys outside adapters/ and prefix look-alikes
+                "merged/a/0123abcd/adapter_config.json",
+                "adapters-evil/a/adapter_config.json",
+                "adaptersa/adapter_config.json",
+                "ADAPTERS/a/adapter_config.json",
+                // look-alike dots and slashes (fullwidth, division slash, one-dot leader)
+                "adapters/\uFF0E\uFF0E/base-models/x",
+                "adapters/a\uFF0Fb/adapter_config.json",
+                "adapters/a\u2215b/adapter_config.json",
+                "adapters/\u2024\u2024/adapter_config.json");
+    }
+
+    /** C0 and C1 controls, DEL, and the invisible or reordering characters that disguise an id in a log line. */
+    static Stream<String> controlCharacters() {
+        Stream.Builder<String> b = Stream.builder();
+        for (char c = 0; c < 0x20; c++) {
+            b.add(String.valueOf(c));
+        }
+        for (char c = 0x7f; c <= 0x9f; c++) {
+            b.add(String.valueOf(c));
+        }
+        for (char c : new char[] {'\u00ad', '\u200b', '\u200e', '\u2028', '\u2029', '\u202e', '\u2066', '\ufeff'}) {
+            b.add(String.valueOf(c));
+        }
+        return b.build();
+    }
+
+    @ParameterizedTest
+    @MethodSource("controlCharacters")
+    void adapterIdsWithControlCharactersAreNeverAdapterKeys(String c) {
+        String label = String.format("U+%04X", (int) c.charAt(0));
+        for (String id : new String[] {"a" + c + "b", c + "a", "a" + c, c}) {
+            assertFalse(AdapterLocation.isValidId(id), label);
+            assertTrue(AdapterKey.parse("mergeline", "adapters/" + id + "/adapter_config.json").isEmpty(), label);
+            assertThrows(EventFormatException.class, () -> new AdapterLocation("mergeline", id), label);
+            assertThrows(EventFormatException.class,
+                    () -> AdapterAnnouncement.parseUri("s3://mergeline/adapters/" + id + "/"), label);
+        }
+        assertTrue(AdapterKey.parse("mergeline", "adapters/a/adapter" + c + "config.json").isEmpty(), label);
     }
 
     @ParameterizedTest

@@ -121,15 +121,29 @@ public record AdapterConfig(
     private Integer layerIndex(String moduleName) {
         if (layersPattern.isEmpty()) {
             var m = FIRST_LAYER_INDEX.matcher(moduleName);
-            return m.lookingAt() ? Integer.valueOf(m.group(1)) : null;
+            return m.lookingAt() ? layerNumber(m.group(1)) : null;
         }
         for (String p : layersPattern) {
-            var index = PythonRegex.compile("(?:^|.*?\\.)" + p + "\\.(\\d+)\\.").groupAtStart(moduleName, 1);
+            var index = layerIndexRegex(p).groupAtStart(moduleName, 1);
             if (index.isPresent()) {
-                return Integer.valueOf(index.get());
+                return layerNumber(index.get());
             }
         }
         return null;
+    }
+
+    /** The regex PEFT builds from one {@code layers_pattern} entry; PatternSyntaxException if it is not one. */
+    static PythonRegex layerIndexRegex(String layersPattern) {
+        return PythonRegex.compile("(?:^|.*?\\.)" + layersPattern + "\\.(\\d+)\\.");
+    }
+
+    /**
+     * A layer number from a module name; a number beyond int range (a hostile tensor name) is a layer
+     * that no {@code layers_to_transform} entry can name, so it is no layer index at all.
+     */
+    private static Integer layerNumber(String digits) {
+        java.math.BigInteger n = new java.math.BigInteger(digits);
+        return n.bitLength() < Integer.SIZE ? Integer.valueOf(n.intValue()) : null;
     }
 
     private static boolean patternKeyMatches(String key, String moduleName) {

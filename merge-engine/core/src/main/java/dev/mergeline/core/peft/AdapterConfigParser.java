@@ -116,6 +116,13 @@ public final class AdapterConfigParser {
             ModuleSelector excludes = selector("exclude_modules", false);
             List<Integer> layers = layers();
             List<String> layersPattern = strings("layers_pattern", true);
+            for (String p : layersPattern) {
+                try {
+                    AdapterConfig.layerIndexRegex(p);
+                } catch (PatternSyntaxException e) {
+                    invalid("layers_pattern", "layers_pattern is not a valid pattern: " + e.getDescription(), "pattern", p);
+                }
+            }
             Map<String, Integer> rankPattern = new LinkedHashMap<>();
             Map<String, Double> alphaPattern = new LinkedHashMap<>();
             patterns("rank_pattern", (k, v) -> rankPattern.put(k, rank("rank_pattern." + k, v, 1)));

@@ -42,7 +42,10 @@ public final class Validator {
             throw new RejectedException(reasons);
         }
         try {
-            return planner.plan(adapter, inputs.adapterHeader().tensors(), base, inputs.baseTensors(), options);
+            AdapterConfig cfg = adapter;
+            ModelConfig model = base;
+            return PythonRegex.withTotalBudget(PythonRegex.MAX_TOTAL_STEPS,
+                    () -> planner.plan(cfg, inputs.adapterHeader().tensors(), model, inputs.baseTensors(), options));
         } catch (PythonRegex.RegexBudgetExceededException e) {
             throw new RejectedException(Reason.of(ReasonCode.ADAPTER_CONFIG_INVALID, e.getMessage()));
         }

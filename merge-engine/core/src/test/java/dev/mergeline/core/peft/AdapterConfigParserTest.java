@@ -91,6 +91,28 @@ class AdapterConfigParserTest {
     }
 
     @Test
+    void aLayersPatternThatIsNoRegexIsAConfigError() {
+        // Was accepted, then failed every targets() call with PatternSyntaxException (found by AdapterConfigFuzzTest).
+        RejectedException e = assertThrows(RejectedException.class, () -> parse("""
+                {"peft_type":"LORA","r":8,"target_modules":["q_proj"],"layers_to_transform":[0],"layers_pattern":"("}"""));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, e.reasons().get(0).code());
+        assertEquals("layers_pattern", e.reasons().get(0).detail());
+    }
+
+    @Test
+    void layerNumbersBeyondIntAreNoLayerOfLayersToTransform() throws Exception {
+        // A hostile tensor name used to fail targets() with NumberFormatException (found by AdapterConfigFuzzTest).
+        for (String pattern : new String[] {"", ",\"layers_pattern\":\"layers\""}) {
+            AdapterConfig c = parse("{\"peft_type\":\"LORA\",\"r\":8,\"target_modules\":[\"q_proj\"],"
+                    + "\"layers_to_transform\":[0, 2147483647]" + pattern + "}");
+            assertFalse(c.targets("model.layers.99999999999999999999.self_attn.q_proj"));
+            assertFalse(c.targets("model.layers.2147483648.self_attn.q_proj"));
+            assertTrue(c.targets("model.layers.2147483647.self_attn.q_proj"));
+            assertTrue(c.targets("model.layers.000.self_attn.q_proj"));
+        }
+    }
+
+    @Test
     void catastrophicBacktrackingIsBoundedNotHung() throws Exception {
         AdapterConfig c = parse("{\"peft_type\":\"LORA\",\"r\":8,\"target_modules\":\"(.*a){20}$\"}");
         String evil = "a".repeat(30) + "!";

@@ -100,7 +100,10 @@ public class AdapterIntakeService {
                     ref.peftType(), ref.r(), ref.targetModules());
             BaseRef base = new BaseRef(baseName, adapter.bucket(), basePrefix, identity, read.baseEtags());
             long bytesRead = s3.bytesRead() - before;
-            publisher.mergeRequested(new MergeRequested(jobId, requested, base, options, bytesRead));
+            // Same upload, same event id: duplicate deliveries of this trigger become exact duplicates
+            // that the worker drops (see MergeRequestId).
+            publisher.mergeRequested(new MergeRequested(jobId, requested, base, options, bytesRead),
+                    MergeRequestId.of(jobId, adapter, objects));
             LOG.infof("adapter %s accepted: job %s, %d tensors planned (%d merged), %d bytes read to validate",
                     adapter.prefix(), jobId, plan.tensors().size(), plan.counts().merged(), bytesRead);
             return Outcome.REQUESTED;

@@ -4,12 +4,15 @@ import dev.mergeline.events.AdapterRejected;
 import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventData;
+import dev.mergeline.events.EventType;
 import dev.mergeline.events.MergeRequested;
 import dev.mergeline.events.MessageMalformed;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.reactive.messaging.Channel;
@@ -34,8 +37,14 @@ public class EventPublisher {
     @Channel("merge-failures")
     Emitter<byte[]> mergeFailures;
 
-    public void mergeRequested(MergeRequested data) {
-        send(mergeRequests, data.jobId(), data);
+    /**
+     * @param eventId the CloudEvent id: the same for every delivery of the same trigger
+     *     ({@link MergeRequestId}), so that the worker can drop duplicates
+     */
+    public void mergeRequested(MergeRequested data, String eventId) {
+        send(mergeRequests, data.jobId(), new CloudEvent<>(eventId, SOURCE,
+                EventType.forDataClass(MergeRequested.class).type(), data.jobId(),
+                Instant.now().truncatedTo(ChronoUnit.MILLIS), data));
     }
 
     public void adapterRejected(AdapterRejected data) {
@@ -47,7 +56,11 @@ public class EventPublisher {
     }
 
     private static void send(Emitter<byte[]> emitter, String key, EventData data) {
-        byte[] value = EventCodec.instance().encode(CloudEvent.create(SOURCE, data));
+        send(emitter, key, CloudEvent.create(SOURCE, data));
+    }
+
+    private static void send(Emitter<byte[]> emitter, String key, CloudEvent<? extends EventData> event) {
+        byte[] value = EventCodec.instance().encode(event);
         CompletableFuture<Void> acked = new CompletableFuture<>();
         Message<byte[]> message = Message.of(value, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder()
                         .withKey(key)

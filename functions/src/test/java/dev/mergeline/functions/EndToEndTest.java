@@ -33,6 +33,8 @@ import software.amazon.awssdk.services.s3.S3Client;
  * notification into the function (Funqy HTTP) → {@code merge-requests} on a real Kafka broker →
  * the packaged merge worker (a child JVM, as deployed) → merged files in S3 →
  * {@code merged-model-ready} read by a plain KafkaConsumer, hashes checked against the files.
+ * Faults (killed workers, duplicates, broker restarts, S3 failures, full disks, SIGTERM) are
+ * {@link FaultsTest}'s.
  */
 @QuarkusTest
 @WithTestResource(KafkaTestResource.class)
@@ -95,7 +97,17 @@ class EndToEndTest {
             assertEquals(14, event.counts().merged());
             verifyFiles(event);
 
-            // The same notification again: no second merge, the ready event is re-emitted.
+            // The same notification again (at-least-once delivery): the same request, dropped by the
+            // worker — no second merge, no second ready event.
+            given().contentType("application/json").body(notification).post("/s3Trigger").then().statusCode(200);
+            assertTrue(awaitReady(ready, id, Duration.ofSeconds(5)).isEmpty(), "a duplicate was answered");
+
+            // A new upload of the same files: a new request for the complete job, whose ready event is
+            // re-emitted (flagged) without merging again.
+            Thread.sleep(1100); // a later last-modified second
+            try (S3Client s3 = PipelineFixtures.s3()) {
+                PipelineFixtures.upload(s3, PipelineFixtures.fixture("llama-bf16-plain", "adapter"), "adapters/" + id + "/");
+            }
             given().contentType("application/json").body(notification).post("/s3Trigger").then().statusCode(200);
             List<CloudEvent<MergedModelReady>> second = awaitReady(ready, id);
             assertEquals(1, second.size(), "no re-emitted event; worker log: " + tail());
@@ -128,8 +140,13 @@ class EndToEndTest {
      * publish requests for other adapter ids (with the same files, hence the same jobId), so filter.
      */
     private static List<CloudEvent<MergedModelReady>> awaitReady(KafkaConsumer<String, byte[]> consumer, String id) {
+        return awaitReady(consumer, id, Duration.ofSeconds(120));
+    }
+
+    private static List<CloudEvent<MergedModelReady>> awaitReady(KafkaConsumer<String, byte[]> consumer, String id,
+            Duration timeout) {
         List<CloudEvent<MergedModelReady>> found = new java.util.ArrayList<>();
-        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (found.isEmpty() && System.nanoTime() < deadline) {
             for (var r : consumer.poll(Duration.ofMillis(500))) {
                 var event = dev.mergeline.events.EventCodec.instance().decode(r.value(), MergedModelReady.class);

@@ -2,6 +2,7 @@ package dev.mergeline.s3;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -11,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.ResponseBytes;
+import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
@@ -31,6 +33,8 @@ import software.amazon.awssdk.services.s3.paginators.ListObjectsV2Iterable;
 public final class S3Objects {
     /** Part size of multipart uploads. */
     static final long PART_BYTES = 64L << 20;
+    /** Attempts per download whose response body breaks off (the request itself is retried by the SDK). */
+    static final int BODY_ATTEMPTS = 3;
 
     private final S3Client s3;
     private final AtomicLong bytesRead = new AtomicLong();
@@ -49,7 +53,7 @@ public final class S3Objects {
             List<ObjectInfo> out = new ArrayList<>();
             ListObjectsV2Iterable pages = s3.listObjectsV2Paginator(b -> b.bucket(bucket).prefix(prefix));
             for (S3Object o : pages.contents()) {
-                out.add(new ObjectInfo(o.key(), o.size(), unquote(o.eTag())));
+                out.add(new ObjectInfo(o.key(), o.size(), unquote(o.eTag()), o.lastModified()));
             }
             return out;
         });
@@ -66,7 +70,7 @@ public final class S3Objects {
                 .contents().stream()
                 .filter(o -> o.key().equals(key))
                 .findFirst()
-                .map(o -> new ObjectInfo(o.key(), o.size(), unquote(o.eTag()))));
+                .map(o -> new ObjectInfo(o.key(), o.size(), unquote(o.eTag()), o.lastModified())));
     }
 
     /** The whole object, refused (not read) when larger than {@code maxBytes}. */
@@ -95,22 +99,79 @@ public final class S3Objects {
         return bytes;
     }
 
-    /** Streams the object into {@code target} (via a temp file beside it, then renamed). */
+    /**
+     * Streams the object into {@code target} (via a temp file beside it, then renamed). The SDK
+     * retries failed requests, but not a response body that breaks off (connection reset, truncated
+     * body): such a download starts over, up to {@link #BODY_ATTEMPTS} times, before it fails as
+     * retriable. A failure to write the local file (a full disk) is not S3's: it fails at once,
+     * non-retriable, with the local {@link IOException} as cause.
+     */
     public void download(String bucket, String key, Path target) throws StorageException {
         Path tmp = target.resolveSibling("." + target.getFileName() + ".part");
-        call("download s3://" + bucket + "/" + key, () -> {
-            try (InputStream in = s3.getObject(GetObjectRequest.builder().bucket(bucket).key(key).build())) {
-                long n = Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                bytesRead.addAndGet(n);
+        String what = "download s3://" + bucket + "/" + key;
+        for (int attempt = 1; ; attempt++) {
+            try (ResponseInputStream<GetObjectResponse> in = call(what,
+                    () -> s3.getObject(GetObjectRequest.builder().bucket(bucket).key(key).build()));
+                    OutputStream out = Files.newOutputStream(tmp)) {
+                long n = copyBody(in, out);
+                Long expected = in.response().contentLength();
+                if (expected != null && n != expected) {
+                    // A body cut short without an error from the HTTP stack: never pass it on as the object.
+                    throw new BodyReadException(new IOException("truncated body: " + n + " of " + expected + " bytes"));
+                }
+                break;
+            } catch (BodyReadException e) {
+                if (attempt >= BODY_ATTEMPTS) {
+                    throw new StorageException(what + " failed: the response body broke off " + attempt
+                            + " times (" + e.getCause().getMessage() + ")", true, e.getCause());
+                }
+                sleepBeforeRetry(what, attempt);
+            } catch (StorageException e) {
+                throw e;
             } catch (IOException e) {
-                throw SdkClientException.create("reading the body failed: " + e.getMessage(), e);
+                throw new StorageException("cannot write " + tmp + " (" + what + "): " + e.getMessage(), false, e);
             }
-            return null;
-        });
+        }
         try {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             throw new StorageException("cannot place " + target + ": " + e.getMessage(), false, e);
+        }
+    }
+
+    /** Reading the response body failed (as opposed to writing the local copy). */
+    private static final class BodyReadException extends IOException {
+        BodyReadException(IOException cause) {
+            super(cause);
+        }
+    }
+
+    /** @return the bytes copied */
+    private long copyBody(InputStream in, OutputStream out) throws IOException {
+        byte[] buffer = new byte[1 << 16];
+        long total = 0;
+        while (true) {
+            int n;
+            try {
+                n = in.read(buffer);
+            } catch (IOException | SdkClientException e) {
+                throw new BodyReadException(e instanceof IOException io ? io : new IOException(e.getMessage(), e));
+            }
+            if (n < 0) {
+                return total;
+            }
+            bytesRead.addAndGet(n);
+            total += n;
+            out.write(buffer, 0, n);
+        }
+    }
+
+    private static void sleepBeforeRetry(String what, int attempt) throws StorageException {
+        try {
+            Thread.sleep(200L << (attempt - 1));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException(what + " interrupted", true, e);
         }
     }
 

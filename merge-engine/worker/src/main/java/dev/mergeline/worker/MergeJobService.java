@@ -21,17 +21,21 @@ import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.StorageException;
 import dev.mergeline.safetensors.DType;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.quarkus.runtime.ShutdownEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.inject.Inject;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
 
@@ -39,13 +43,25 @@ import org.jboss.logging.Logger;
  * Runs one merge job: skip (re-emit) if its output is complete, else download base and adapter to
  * scratch, merge with the core engine, upload the checkpoint with MANIFEST.json last, emit ready.
  * Permanent failures emit {@code merge.failed}; transient storage failures are retried with backoff
- * first. Nothing is swallowed: every job ends in exactly one outcome event.
+ * first. Nothing is swallowed: every job ends in exactly one outcome event — or, when the worker is
+ * stopped in the middle, in {@link HandedBack}, which leaves the request uncommitted for redelivery.
+ *
+ * <p><b>Duplicates.</b> Each request is identified by its CloudEvent id (the functions derive it from
+ * the upload that triggered it, so every delivery of the same trigger has the same id). After a job's
+ * ready event is acknowledged, the worker records the id as answered with an empty marker object
+ * {@code merged/<id>/.requests/<jobId>/<requestId>} — beside the job's output prefix, never in it.
+ * A request for a complete job whose id is already answered is dropped silently; a new request for a
+ * complete job re-emits its ready event ({@code reemitted=true}). Markers are written after the event
+ * is acknowledged: a crash in between costs at most one flagged re-emission, never a lost event.
  */
 @ApplicationScoped
 public class MergeJobService {
     private static final Logger LOG = Logger.getLogger(MergeJobService.class);
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false);
+    /** Marker folder beside the job prefixes of one adapter: {@code merged/<id>/.requests/<jobId>/}. */
+    static final String REQUESTS_FOLDER = ".requests/";
+    private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
 
     @Inject
     WorkerConfig config;
@@ -58,7 +74,123 @@ public class MergeJobService {
     @Inject
     MeterRegistry metrics;
 
-    public void run(MergeRequested job) {
+    /** The job being run is not finished and must be redelivered: its request stays uncommitted. */
+    public static final class HandedBack extends RuntimeException {
+        HandedBack(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    /** Guards {@link #running}; also what abort-aware pauses wait on. */
+    private final Object lock = new Object();
+    private String running;
+    private volatile boolean stopping;
+    private volatile boolean abort;
+
+    /**
+     * Runs {@code job} to exactly one outcome event.
+     *
+     * @param requestId the request's CloudEvent id (duplicates share it)
+     * @throws HandedBack when the worker is shutting down and the job was not finished
+     */
+    public void run(MergeRequested job, String requestId) {
+        synchronized (lock) {
+            if (stopping) {
+                throw new HandedBack("worker is stopping; job " + job.jobId() + " left for redelivery");
+            }
+            running = job.jobId();
+        }
+        try {
+            runJob(job, requestId);
+        } finally {
+            synchronized (lock) {
+                running = null;
+                lock.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Stops taking jobs: no new job starts; the running one gets {@code shutdown-grace} to finish,
+     * then it is abandoned at its next checkpoint without an outcome event (its offset is not
+     * committed, so Kafka redelivers it). Called on SIGTERM by {@link GracefulShutdown} while
+     * everything (Kafka, S3, ONNX Runtime) is still up, and again — then usually a no-op — when the
+     * application shuts down.
+     */
+    public void drain() {
+        synchronized (lock) {
+            stopping = true;
+            if (running == null) {
+                return;
+            }
+            Duration grace = config.worker().shutdownGrace();
+            LOG.infof("stopping: waiting up to %s for job %s to finish", grace, running);
+            if (!awaitIdle(grace)) {
+                String job = running;
+                abort = true;
+                lock.notifyAll();
+                LOG.warnf("job %s did not finish within %s; handing it back uncommitted for redelivery", job, grace);
+                awaitIdle(Duration.ofSeconds(5));
+            }
+        }
+    }
+
+    void onShutdown(@Observes ShutdownEvent event) {
+        drain();
+    }
+
+    /** True while a job is running. */
+    boolean busy() {
+        synchronized (lock) {
+            return running != null;
+        }
+    }
+
+    private boolean awaitIdle(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (running != null) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                return false;
+            }
+            try {
+                lock.wait(Math.max(1, left / 1_000_000));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Throws {@link HandedBack} once shutdown gave up on the running job. */
+    private void checkAbort(MergeRequested job) {
+        if (abort) {
+            throw new HandedBack("worker stopped before job " + job.jobId() + " finished; left for redelivery");
+        }
+    }
+
+    /** Sleeps, but returns early (with {@link HandedBack}) when shutdown abandons the job. */
+    private void pause(MergeRequested job, Duration duration) {
+        long deadline = System.nanoTime() + duration.toNanos();
+        synchronized (lock) {
+            while (!abort) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    break;
+                }
+                try {
+                    lock.wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
+        checkAbort(job);
+    }
+
+    private void runJob(MergeRequested job, String requestId) {
         long start = System.nanoTime();
         String outcome = "failed";
         int attempts = 0;
@@ -67,32 +199,59 @@ public class MergeJobService {
             while (true) {
                 attempts++;
                 try {
-                    outcome = attempt(job);
+                    outcome = attempt(job, requestId);
+                    return;
+                } catch (HandedBack e) {
+                    throw e; // not an outcome: see the outer catch
+                } catch (ScratchSpaceException e) {
+                    fail(job, Problem.of(FailureCode.SCRATCH_DISK_FULL, e.getMessage()), true, attempts);
                     return;
                 } catch (StorageException e) {
+                    checkAbort(job);
+                    if (isDiskFull(e)) {
+                        fail(job, Problem.of(FailureCode.SCRATCH_DISK_FULL, e.getMessage()), true, attempts);
+                        return;
+                    }
                     if (!e.retriable() || attempts >= config.worker().jobAttempts()) {
                         fail(job, Problem.of(FailureCode.STORAGE_UNAVAILABLE, e.getMessage()), e.retriable(), attempts);
                         return;
                     }
                     LOG.warnf("job %s: storage failed (%s); retry %d in %d ms", job.jobId(), e.getMessage(), attempts,
                             backoff);
-                    sleep(backoff);
+                    pause(job, Duration.ofMillis(backoff));
                     backoff *= 2;
                 } catch (RejectedException e) {
+                    checkAbort(job);
                     fail(job, Problem.of(e.reasons()), false, attempts);
                     outcome = "rejected";
                     return;
                 } catch (IOException e) {
-                    boolean diskFull = e.getMessage() != null && e.getMessage().contains("No space left");
+                    checkAbort(job);
+                    boolean diskFull = isDiskFull(e);
                     fail(job, Problem.of(diskFull ? FailureCode.SCRATCH_DISK_FULL : FailureCode.OUTPUT_WRITE_FAILED,
-                            String.valueOf(e.getMessage())), false, attempts);
+                            String.valueOf(e.getMessage())), diskFull, attempts);
                     return;
                 } catch (RuntimeException e) {
+                    checkAbort(job);
+                    if (stopping) {
+                        // Most likely a consequence of the shutdown itself: let the next worker try.
+                        LOG.warnf(e, "job %s failed while the worker was stopping", job.jobId());
+                        throw new HandedBack("job " + job.jobId() + " failed while the worker was stopping (" + e
+                                + "); left for redelivery");
+                    }
+                    if (isDiskFull(e)) {
+                        fail(job, Problem.of(FailureCode.SCRATCH_DISK_FULL, String.valueOf(e.getMessage())), true,
+                                attempts);
+                        return;
+                    }
                     LOG.errorf(e, "job %s failed", job.jobId());
                     fail(job, Problem.of(FailureCode.INTERNAL_ERROR, String.valueOf(e)), false, attempts);
                     return;
                 }
             }
+        } catch (HandedBack e) {
+            outcome = "handed_back";
+            throw e;
         } finally {
             metrics.counter("mergeline.merges", "outcome", outcome).increment();
             metrics.timer("mergeline.merge.duration", "outcome", outcome)
@@ -101,47 +260,62 @@ public class MergeJobService {
         }
     }
 
-    /** @return "merged" or "reemitted" */
-    private String attempt(MergeRequested job) throws IOException, RejectedException {
+    /** @return "merged", "reemitted" or "duplicate" */
+    private String attempt(MergeRequested job, String requestId) throws IOException, RejectedException {
         String bucket = config.bucket();
         String outPrefix = OutputRef.prefixFor(job.adapter().location(), job.jobId());
+        String marker = markerKey(job, requestId);
         Optional<ObjectInfo> existing = s3.head(bucket, outPrefix + Manifest.FILE_NAME);
         if (existing.isPresent()) {
+            if (s3.head(bucket, marker).isPresent()) {
+                LOG.infof("job %s: request %s was already answered; duplicate dropped", job.jobId(), requestId);
+                return "duplicate";
+            }
             Manifest manifest = JSON.readValue(s3.getSmall(bucket, existing.get().key(), 16L << 20), Manifest.class);
+            checkAbort(job);
             events.ready(ready(job, bucket, outPrefix, manifest, Map.of(), true));
-            LOG.infof("job %s already complete at %s; ready event re-emitted", job.jobId(), outPrefix);
+            markAnswered(bucket, marker, job, requestId);
+            LOG.infof("job %s already complete at %s; ready event re-emitted for request %s", job.jobId(), outPrefix,
+                    requestId);
             return "reemitted";
         }
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
+        Map<String, ObjectInfo> adapterFiles = inputs(bucket, job.adapter().prefix(), job.adapter().etags());
+        Map<String, ObjectInfo> baseFiles = inputs(bucket, job.base().prefix(), job.base().etags());
         Path scratch = scratch(job);
         deleteQuietly(scratch);
+        ensureScratchSpace(job, adapterFiles, baseFiles);
         Path adapterDir = Files.createDirectories(scratch.resolve("adapter"));
         Path baseDir = Files.createDirectories(scratch.resolve("base"));
         Path outDir = scratch.resolve("out");
         long before = s3.bytesRead();
-        fetch(bucket, job.adapter().prefix(), adapterDir, job.adapter().etags());
-        fetch(bucket, job.base().prefix(), baseDir, job.base().etags());
+        download(bucket, adapterFiles, adapterDir);
+        download(bucket, baseFiles, baseDir);
         timings.put("downloadMs", (System.nanoTime() - t0) / 1_000_000);
+        testDelay(job, config.worker().testDelayAfterDownload(), "after download");
         long t1 = System.nanoTime();
         Manifest manifest = new OfflineMerger(kernel).merge(baseDir, adapterDir, outDir, options(job));
         timings.put("mergeMs", (System.nanoTime() - t1) / 1_000_000);
+        checkAbort(job);
         long t2 = System.nanoTime();
-        upload(bucket, outPrefix, outDir, manifest);
+        upload(job, bucket, outPrefix, outDir, manifest);
         timings.put("uploadMs", (System.nanoTime() - t2) / 1_000_000);
         timings.put("totalMs", (System.nanoTime() - t0) / 1_000_000);
         metrics.counter("mergeline.merge.bytes.read").increment(s3.bytesRead() - before);
+        // MANIFEST.json is written: the job is complete, so its ready event is sent even while stopping.
         events.ready(ready(job, bucket, outPrefix, manifest, timings, false));
+        markAnswered(bucket, marker, job, requestId);
         LOG.infof("job %s merged: %d merged, %d copied tensors; %s", job.jobId(), manifest.counts().merged(),
                 manifest.counts().copied(), timings);
         return "merged";
     }
 
     /**
-     * Downloads every object under {@code prefix} that a merge uses; the files named in the request
-     * must still have the ETags validation saw, otherwise the job's inputs changed underneath it.
+     * The objects under {@code prefix} that a merge uses; the files named in the request must still
+     * have the ETags validation saw, otherwise the job's inputs changed underneath it.
      */
-    private void fetch(String bucket, String prefix, Path dir, Map<String, String> expectedEtags)
+    private Map<String, ObjectInfo> inputs(String bucket, String prefix, Map<String, String> expectedEtags)
             throws StorageException, RejectedException {
         Map<String, ObjectInfo> found = new LinkedHashMap<>();
         for (ObjectInfo o : s3.list(bucket, prefix)) {
@@ -159,16 +333,110 @@ public class MergeJobService {
                         o == null ? "absent" : o.etag()));
             }
         }
-        for (Map.Entry<String, ObjectInfo> e : found.entrySet()) {
+        return found;
+    }
+
+    private void download(String bucket, Map<String, ObjectInfo> files, Path dir) throws StorageException {
+        for (Map.Entry<String, ObjectInfo> e : files.entrySet()) {
             s3.download(bucket, e.getValue().key(), dir.resolve(e.getKey()));
         }
     }
 
+    /**
+     * Refuses a job whose inputs plus estimated output do not fit the scratch space: the configured
+     * {@code max-scratch-bytes}, and the volume's usable space less {@code min-free-scratch-bytes}.
+     * The output estimate is the base's bytes (twice that when the output dtype is fp32, as a 16-bit
+     * base doubles) plus the adapter's (heads it adds). Checked before anything is downloaded, so a
+     * job that cannot fit fails at once instead of filling the disk; a disk that fills anyway (other
+     * tenants) is still reported as {@code SCRATCH_DISK_FULL}.
+     */
+    private void ensureScratchSpace(MergeRequested job, Map<String, ObjectInfo> adapter, Map<String, ObjectInfo> base)
+            throws IOException {
+        long adapterBytes = adapter.values().stream().mapToLong(ObjectInfo::size).sum();
+        long baseBytes = base.values().stream().mapToLong(ObjectInfo::size).sum();
+        int factor = options(job).outputDType().map(d -> Math.max(1, d.byteSize() / 2)).orElse(1);
+        long needed = adapterBytes + baseBytes + factor * baseBytes + adapterBytes;
+        Path root = Files.createDirectories(config.worker().scratchDir());
+        long usable = Files.getFileStore(root).getUsableSpace() - config.worker().minFreeScratchBytes();
+        Optional<Long> limit = config.worker().maxScratchBytes();
+        long available = limit.map(l -> Math.min(l, usable)).orElse(usable);
+        if (needed > available) {
+            throw new ScratchSpaceException("job " + job.jobId() + " needs about " + needed + " bytes of scratch space"
+                    + " (inputs " + (adapterBytes + baseBytes) + ", estimated output " + (factor * baseBytes + adapterBytes)
+                    + ") but " + Math.max(0, available) + " are available in " + root
+                    + limit.map(l -> " (max-scratch-bytes " + l + ")").orElse("")
+                    + (config.worker().minFreeScratchBytes() > 0
+                            ? " (min-free-scratch-bytes " + config.worker().minFreeScratchBytes() + ")" : ""));
+        }
+    }
+
+    /** The scratch space cannot hold a job. */
+    static final class ScratchSpaceException extends IOException {
+        ScratchSpaceException(String message) {
+            super(message);
+        }
+    }
+
+    /** ENOSPC anywhere in the cause chain (a download or the merge filled the scratch disk). */
+    static boolean isDiskFull(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = t.getMessage();
+            if (m != null && m.contains("No space left on device")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void testDelay(MergeRequested job, Duration delay, String where) {
+        if (!delay.isZero() && !delay.isNegative()) {
+            LOG.warnf("job %s: test delay of %s %s (mergeline.worker.test-delay-* is a test hook)", job.jobId(),
+                    delay, where);
+            pause(job, delay);
+        }
+    }
+
+    /** {@code merged/<id>/.requests/<jobId>/<requestId>}: beside the job's output, never inside it. */
+    static String markerKey(MergeRequested job, String requestId) {
+        String adapterPrefix = OutputRef.prefixFor(job.adapter().location(), job.jobId());
+        String adapterRoot = adapterPrefix.substring(0, adapterPrefix.length() - job.jobId().length() - 1);
+        String name = SAFE_NAME.matcher(requestId).matches() && !requestId.equals(".") && !requestId.equals("..")
+                ? requestId
+                : java.util.HexFormat.of().formatHex(sha256(requestId));
+        return adapterRoot + REQUESTS_FOLDER + job.jobId() + "/" + name;
+    }
+
+    private static byte[] sha256(String s) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Records that {@code requestId} was answered (after its event was acknowledged). Best effort: if
+     * S3 refuses, a later duplicate of this request re-emits a flagged ready event instead of being
+     * dropped — the job itself is done, so it must not fail now.
+     */
+    private void markAnswered(String bucket, String marker, MergeRequested job, String requestId) {
+        try {
+            s3.putBytes(new byte[0], bucket, marker, "application/octet-stream");
+        } catch (StorageException e) {
+            LOG.warnf("job %s: could not record request %s as answered (%s); a duplicate of it would re-emit",
+                    job.jobId(), requestId, e.getMessage());
+        }
+    }
+
     /** Every file but the manifest, then the manifest: its presence in S3 means complete. */
-    private void upload(String bucket, String prefix, Path outDir, Manifest manifest) throws StorageException {
+    private void upload(MergeRequested job, String bucket, String prefix, Path outDir, Manifest manifest)
+            throws StorageException {
         for (Manifest.FileEntry f : manifest.output().files()) {
             s3.upload(outDir.resolve(f.name()), bucket, prefix + f.name(), contentType(f.name()));
         }
+        testDelay(job, config.worker().testDelayBeforeManifest(), "before MANIFEST.json");
+        checkAbort(job);
         s3.upload(outDir.resolve(Manifest.FILE_NAME), bucket, prefix + Manifest.FILE_NAME, "application/json");
     }
 
@@ -207,15 +475,6 @@ public class MergeJobService {
 
     private static String contentType(String name) {
         return name.endsWith(".json") ? "application/json" : "application/octet-stream";
-    }
-
-    private static void sleep(long millis) {
-        try {
-            Thread.sleep(millis);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while backing off", e);
-        }
     }
 
     private static void deleteQuietly(Path dir) {

@@ -1,5 +1,6 @@
 package dev.mergeline.worker;
 
+import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventFormatException;
 import dev.mergeline.events.MergeRequested;
@@ -12,6 +13,9 @@ import org.jboss.logging.Logger;
 /**
  * Thin entry point: one {@code merge-requests} record at a time (ordered, blocking); the offset is
  * committed after {@link MergeJobService#run} returns, i.e. after the outcome event was acknowledged.
+ * A job handed back at shutdown ends this method with {@link MergeJobService.HandedBack}: the record
+ * is nacked, never acknowledged, so its offset is not committed and Kafka redelivers it to the next
+ * worker (the channel's failure strategy must stay {@code fail}; {@code ignore} would commit it).
  */
 @ApplicationScoped
 public class MergeRequestConsumer {
@@ -23,14 +27,19 @@ public class MergeRequestConsumer {
     @Incoming("merge-requests")
     @Blocking(ordered = true)
     public void consume(byte[] value) {
-        MergeRequested job;
+        CloudEvent<MergeRequested> request;
         try {
-            job = EventCodec.instance().decode(value, MergeRequested.class).data();
+            request = EventCodec.instance().decode(value, MergeRequested.class);
         } catch (EventFormatException e) {
             // Not a job this worker can run; it cannot become valid by retrying.
             LOG.errorf("skipping malformed merge request: %s", e.getMessage());
             return;
         }
-        jobs.run(job);
+        try {
+            jobs.run(request.data(), request.id());
+        } catch (MergeJobService.HandedBack e) {
+            LOG.warn(e.getMessage());
+            throw e;
+        }
     }
 }

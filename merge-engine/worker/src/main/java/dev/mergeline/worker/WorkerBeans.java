@@ -5,6 +5,7 @@ import dev.mergeline.onnx.OnnxMergeKernel;
 import dev.mergeline.s3.S3Clients;
 import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.S3Settings;
+import io.quarkus.runtime.Startup;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
@@ -32,14 +33,26 @@ public class WorkerBeans {
         return new S3Objects(client);
     }
 
-    /** One kernel for the worker's lifetime: sessions are cached per dtype combination. */
+    /**
+     * One kernel for the worker's lifetime: sessions are cached per dtype combination. Created at
+     * startup, not on first use: a broken ONNX Runtime fails the start, and a first merge that runs
+     * during shutdown does not have to initialise the runtime then (which registers a JVM shutdown
+     * hook, refused once shutdown has begun).
+     */
     @Produces
     @ApplicationScoped
+    @Startup
     MergeKernel kernel(WorkerConfig config) {
         return OnnxMergeKernel.create(config.worker().preferCuda());
     }
 
-    void closeKernel(@Disposes MergeKernel kernel) {
-        kernel.close();
+    /**
+     * Closes the kernel at shutdown — unless a merge abandoned by the shutdown grace is still using it
+     * (the JVM is exiting; closing native sessions under a running merge could crash it instead).
+     */
+    void closeKernel(@Disposes MergeKernel kernel, MergeJobService jobs) {
+        if (!jobs.busy()) {
+            kernel.close();
+        }
     }
 }

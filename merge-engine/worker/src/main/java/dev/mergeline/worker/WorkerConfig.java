@@ -57,5 +57,45 @@ public interface WorkerConfig {
         /** Use the CUDA execution provider when the gpu build finds a GPU. */
         @WithDefault("true")
         boolean preferCuda();
+
+        /**
+         * The most scratch space one job may use (inputs + estimated output), e.g. the size limit of
+         * a Kubernetes {@code emptyDir}, which the file system does not enforce (the kubelet evicts
+         * the pod instead). Empty: no limit beyond the volume's free space.
+         */
+        Optional<Long> maxScratchBytes();
+
+        /** Free space to leave on the scratch volume after a job's inputs and estimated output. */
+        @WithDefault("0")
+        long minFreeScratchBytes();
+
+        /**
+         * On SIGTERM, how long the current merge may take to finish before it is handed back
+         * uncommitted (Kafka then redelivers it to the next worker). Keep it below the orchestrator's
+         * stop timeout (ECS {@code stopTimeout}, Kubernetes {@code terminationGracePeriodSeconds}).
+         */
+        @WithDefault("90s")
+        Duration shutdownGrace();
+
+        /**
+         * Handle SIGTERM by draining first ({@link GracefulShutdown}): the running merge finishes
+         * (or is handed back) before the JVM shuts down.
+         */
+        @WithDefault("true")
+        boolean drainOnSigterm();
+
+        /**
+         * Test hook, never set in production: pause this long after a job's inputs are downloaded,
+         * before merging, so that tests can kill or stop the worker in the middle of a merge.
+         */
+        @WithDefault("0s")
+        Duration testDelayAfterDownload();
+
+        /**
+         * Test hook, never set in production: pause this long after every output file but
+         * MANIFEST.json is uploaded, so that tests can kill the worker with a half-published output.
+         */
+        @WithDefault("0s")
+        Duration testDelayBeforeManifest();
     }
 }

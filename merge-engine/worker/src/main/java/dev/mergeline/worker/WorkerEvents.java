@@ -16,14 +16,23 @@ import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
 import org.eclipse.microprofile.reactive.messaging.Message;
 import org.eclipse.microprofile.reactive.messaging.Metadata;
+import org.jboss.logging.Logger;
 
 /**
  * Publishes the worker's CloudEvents, key = jobId. Ready and failed events wait for the broker's
- * acknowledgement, so the request's offset is committed only after its outcome is durable.
+ * acknowledgement, so the request's offset is committed only after its outcome is durable. While the
+ * broker is unreachable the producer keeps retrying (up to its {@code delivery.timeout.ms}); a send
+ * that still fails is repeated with backoff — the same event, same CloudEvent id — up to
+ * {@value #SEND_ATTEMPTS} times. After that the request fails without being acknowledged: it stays
+ * uncommitted, the channel reports the failure (health DOWN) and the job is redelivered after a restart.
  */
 @ApplicationScoped
 public class WorkerEvents {
+    private static final Logger LOG = Logger.getLogger(WorkerEvents.class);
     static final String SOURCE = "/mergeline/worker";
+    static final int SEND_ATTEMPTS = 5;
+    /** Longer than the producer's default delivery.timeout.ms (120 s), which answers first. */
+    private static final long ACK_TIMEOUT_SECONDS = 300;
 
     @Inject
     @Channel("merged-model-ready")
@@ -42,17 +51,37 @@ public class WorkerEvents {
     }
 
     private static void sendAndWait(Emitter<byte[]> emitter, String key, EventData data) {
-        CompletableFuture<Void> acked = new CompletableFuture<>();
-        emitter.send(message(key, data, acked));
-        try {
-            acked.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("Kafka did not acknowledge the event for job " + key + ": " + e, e);
+        byte[] value = EventCodec.instance().encode(CloudEvent.create(SOURCE, data));
+        long backoff = 1000;
+        for (int attempt = 1; ; attempt++) {
+            CompletableFuture<Void> acked = new CompletableFuture<>();
+            try {
+                emitter.send(message(key, value, acked));
+                acked.get(ACK_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                return;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new MergeJobService.HandedBack("interrupted while sending the event for job " + key);
+            } catch (Exception e) {
+                if (attempt >= SEND_ATTEMPTS) {
+                    // No outcome could be published: the request must not be committed either.
+                    throw new MergeJobService.HandedBack("Kafka did not acknowledge the event for job " + key
+                            + " after " + attempt + " attempts (" + e + "); left uncommitted for redelivery");
+                }
+                LOG.warnf("Kafka did not acknowledge the event for job %s (%s); sending it again in %d ms", key, e,
+                        backoff);
+                try {
+                    Thread.sleep(backoff);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new MergeJobService.HandedBack("interrupted while sending the event for job " + key);
+                }
+                backoff = Math.min(backoff * 2, 30_000);
+            }
         }
     }
 
-    private static Message<byte[]> message(String key, EventData data, CompletableFuture<Void> acked) {
-        byte[] value = EventCodec.instance().encode(CloudEvent.create(SOURCE, data));
+    private static Message<byte[]> message(String key, byte[] value, CompletableFuture<Void> acked) {
         return Message.of(value, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder()
                         .withKey(key)
                         .withHeaders(new RecordHeaders().add("content-type",

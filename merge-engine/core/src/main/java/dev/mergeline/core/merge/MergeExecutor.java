@@ -11,22 +11,83 @@ import dev.mergeline.safetensors.TensorSink;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
 
 /**
- * Executes a {@link MergePlan} tensor by tensor: each input tensor is read once from its mapping,
- * merged in row blocks into a reused output buffer, and written once; untouched tensors are copied
- * without passing through the heap.
+ * Executes a {@link MergePlan} tensor by tensor: each input tensor is read once, merged in row
+ * blocks into reused output buffers, and written once; untouched tensors are copied with
+ * {@link TensorSink#copyFrom} ({@code FileChannel.transferTo}, never through the heap).
+ *
+ * <p>Three stages run concurrently, connected by bounded queues, in plan order:
+ * <ol>
+ *   <li><b>read</b> (thread {@code mergeline-read}): reads the next blocks of base weights with
+ *       positional reads into a small pool of reused direct buffers, at most a few blocks ahead of
+ *       the compute stage; for a tensor that will be copied it pulls the bytes into the page cache
+ *       unless they are there already, so the copy does not wait for the disk. No mapping outlives
+ *       its block, so resident memory does not grow with the model.
+ *   <li><b>compute</b> (the calling thread): loads the LoRA factors of each tensor and runs the
+ *       {@link MergeKernel} on each block, from an input buffer into an output buffer of a second
+ *       pool.
+ *   <li><b>write</b> (thread {@code mergeline-write}): the only thread that touches the
+ *       {@link CheckpointWriter}: opens each tensor's sink, writes the blocks (the writer hashes
+ *       them for the manifest as they pass, so SHA-256 runs here, beside the compute stage),
+ *       copies untouched tensors, and hands the buffers back.
+ * </ol>
+ * Memory is therefore bounded by {@value #BUFFERS} input and {@value #BUFFERS} output buffers of
+ * one block each, plus the kernel's own scratch for one block, whatever the model's size. Blocks
+ * are cut exactly as a single-threaded loop would cut them and each is computed by the same
+ * kernel call, so pipelining does not change a byte of the output. (Every output element depends
+ * only on its own row and column, so the block size does not either: {@code MergeExecutorTest}
+ * checks this for the reference kernel, and the benchmark's 2 GiB merge through ONNX Runtime gave
+ * the same SHA-256 with 2, 16 and 64 MiB blocks.)
+ *
+ * <p>A failure in any stage stops the others; {@link #execute} returns only once every helper
+ * thread has ended, so nothing touches the writer afterwards.
  */
 public final class MergeExecutor {
-    /** Default bytes of fp32 work per row block. */
-    public static final long DEFAULT_BLOCK_BYTES = 64L << 20;
+    /**
+     * Default bytes of fp32 work per row block; {@code -Dmergeline.blockBytes=N} overrides it (the
+     * CLI passes JVM options through {@code MERGELINE_JAVA_OPTS}). Small blocks keep the kernel's
+     * intermediates (several fp32 copies of a block) and the buffers in the CPU caches and its
+     * scratch memory small; on two cores 2 MiB measured best of 1–64 MiB, and 64 MiB cost twice the
+     * CPU time (merge-engine/bench/README.md). A GPU kernel may want larger blocks.
+     */
+    public static final long DEFAULT_BLOCK_BYTES = Long.getLong("mergeline.blockBytes", 2L << 20);
+
+    /** Buffers per pool: one being filled, one queued, one being consumed. */
+    static final int BUFFERS = 3;
+    /** Read-ahead items queued for the compute stage (blocks and copy markers). */
+    private static final int READ_AHEAD = 4;
+    /** Write tasks queued for the write stage; blocks among them are bounded by the output pool. */
+    private static final int WRITE_BEHIND = 16;
+    /**
+     * {@link TensorSink#copyFrom} hashes from a mapping of the source, which stays resident until
+     * the garbage collector unmaps it; after this many copied bytes the writer asks for a
+     * collection, so resident memory stays bounded by the largest copied tensor.
+     */
+    private static final long COPIED_BYTES_PER_GC = 128L << 20;
+    /** Bytes per read when the read stage pulls a tensor to be copied into the page cache. */
+    private static final int PREFETCH_CHUNK = 1 << 20;
+
+    /**
+     * With {@code -Dmergeline.profile=true}, one line per merge on stderr: busy and waiting time of
+     * each stage (see merge-engine/bench/README.md).
+     */
+    static final boolean PROFILE = Boolean.getBoolean("mergeline.profile");
 
     private final MergeKernel kernel;
     private final long blockBytes;
     private final Fp32Loader loader;
-    private ByteBuffer outBuffer = ByteBuffer.allocateDirect(0);
 
     public MergeExecutor(MergeKernel kernel, long blockBytes) {
+        if (blockBytes < 1) {
+            throw new IllegalArgumentException("blockBytes must be >= 1, got " + blockBytes);
+        }
         this.kernel = kernel;
         this.blockBytes = blockBytes;
         this.loader = new Fp32Loader(kernel);
@@ -34,40 +95,237 @@ public final class MergeExecutor {
 
     /** Writes every planned tensor, in plan order, into {@code writer}; the caller commits. */
     public void execute(MergePlan plan, TensorStore store, CheckpointWriter writer) throws IOException, RejectedException {
+        List<Step> steps = new ArrayList<>();
         for (PlannedTensor t : plan.tensors()) {
-            try (TensorSink sink = writer.next(t.name())) {
-                TensorOp op = t.op();
-                if (op instanceof TensorOp.LowRank lowRank) {
-                    lowRank(store, lowRank, t, sink);
-                } else if (op instanceof TensorOp.AddBias bias) {
-                    addBias(store, bias, t, sink);
-                } else {
-                    copy(store.locate(op.source()), t, sink);
+            steps.add(step(store, t));
+        }
+        long inBytes = 0;
+        long outBytes = 0;
+        for (Step s : steps) {
+            for (Block b : s.blocks()) {
+                if (b.work() <= blockBytes) {
+                    inBytes = Math.max(inBytes, b.inBytes());
+                    outBytes = Math.max(outBytes, b.outBytes());
                 }
             }
         }
+        BufferPool inputs = new BufferPool(BUFFERS, (int) Math.min(Integer.MAX_VALUE, inBytes));
+        BufferPool outputs = new BufferPool(BUFFERS, (int) Math.min(Integer.MAX_VALUE, outBytes));
+        BlockingQueue<Input> readQueue = new ArrayBlockingQueue<>(READ_AHEAD);
+        BlockingQueue<Task> writeQueue = new ArrayBlockingQueue<>(WRITE_BEHIND);
+        Pipeline pipeline = new Pipeline();
+        Pipeline.Stage reading = pipeline.stage("read");
+        Pipeline.Stage computing = pipeline.stage("compute");
+        Pipeline.Stage writing = pipeline.stage("write");
+        try {
+            pipeline.start("mergeline-read", () -> read(steps, inputs, readQueue, reading));
+            pipeline.start("mergeline-write", () -> write(writer, writeQueue, outputs, writing));
+            try {
+                computing.begin();
+                compute(steps, store, inputs, outputs, readQueue, writeQueue, computing);
+                computing.put(writeQueue, Task.END);
+                computing.end();
+            } catch (Pipeline.Aborted e) {
+                // a helper failed; reported below
+            } catch (IOException | RejectedException | RuntimeException | Error e) {
+                pipeline.fail(e);
+                pipeline.close();
+                throw e;
+            } catch (InterruptedException e) {
+                pipeline.fail(e);
+                pipeline.close();
+                Thread.currentThread().interrupt();
+                throw new IOException("merge interrupted", e);
+            }
+            pipeline.join();
+            rethrow(pipeline.failure());
+            if (PROFILE) {
+                System.err.println("mergeline: stages: " + pipeline.report());
+            }
+        } finally {
+            pipeline.close();
+            drain(readQueue, inputs);
+            inputs.close();
+            outputs.close();
+        }
     }
 
-    private void copy(TensorStore.Located src, PlannedTensor t, TensorSink sink) throws IOException {
+    // ---- plan → steps and blocks -------------------------------------------------------------
+
+    private enum Kind { COPY, CONVERT, LOW_RANK, ADD_BIAS }
+
+    /**
+     * One kernel call: {@code count} rows (LOW_RANK, starting at row {@code first}) or elements
+     * (CONVERT, ADD_BIAS; {@code first} unused), whose {@code inBytes} input bytes start at byte
+     * {@code inOffset} of the source tensor; {@code work} is the fp32 size the block budget limits.
+     */
+    private record Block(int first, int count, long inOffset, long inBytes, long outBytes, long work) {}
+
+    private record Step(PlannedTensor tensor, Kind kind, TensorStore.Located source, List<Block> blocks) {}
+
+    private Step step(TensorStore store, PlannedTensor t) {
+        TensorOp op = t.op();
+        TensorStore.Located src = store.locate(op.source());
         DType from = src.info().dtype();
-        if (from == t.dtype()) {
-            sink.copyFrom(src.file().channel(), src.position(), src.info().byteLength());
-            return;
+        DType to = t.dtype();
+        List<Block> blocks = new ArrayList<>();
+        if (op instanceof TensorOp.LowRank lowRank) {
+            int rows = t.shape().get(0).intValue();
+            int cols = t.shape().get(1).intValue();
+            boolean perColumn = lowRank.kind() != ModuleKind.LINEAR;
+            long rowBytes = (long) cols * 4;
+            // DoRA normalises per column for Conv1D/Embedding weights: the block must hold all rows.
+            int rowsPerBlock = lowRank.magnitude() != null && perColumn ? rows
+                    : (int) Math.max(1, Math.min(rows, blockBytes / Math.max(1, rowBytes)));
+            for (int row0 = 0; row0 < rows; row0 += rowsPerBlock) {
+                int n = Math.min(rowsPerBlock, rows - row0);
+                long elements = Math.multiplyExact((long) n, cols);
+                blocks.add(new Block(row0, n, Math.multiplyExact((long) row0 * cols, from.byteSize()),
+                        Math.multiplyExact(elements, from.byteSize()), Math.multiplyExact(elements, to.byteSize()),
+                        Math.multiplyExact(elements, 4L)));
+            }
+            return new Step(t, Kind.LOW_RANK, src, blocks);
+        }
+        if (op instanceof TensorOp.AddBias) {
+            long n = src.info().elementCount();
+            blocks.add(new Block(0, Math.toIntExact(n), 0, src.info().byteLength(), n * to.byteSize(), n * 4));
+            return new Step(t, Kind.ADD_BIAS, src, blocks);
+        }
+        if (from == to) {
+            return new Step(t, Kind.COPY, src, List.of());
         }
         long elements = src.info().elementCount();
         int perBlock = (int) Math.max(1, Math.min(elements, blockBytes / 4));
         for (long first = 0; first < elements; first += perBlock) {
             int n = (int) Math.min(perBlock, elements - first);
-            ByteBuffer in = src.file().slice(src.info(), first * from.byteSize(), n * from.byteSize());
-            ByteBuffer out = output((long) n * t.dtype().byteSize());
-            kernel.convert(in, from, out, t.dtype(), n);
-            sink.write(out);
+            blocks.add(new Block(0, n, first * from.byteSize(), (long) n * from.byteSize(), (long) n * to.byteSize(), n * 4L));
+        }
+        return new Step(t, Kind.CONVERT, src, blocks);
+    }
+
+    // ---- read stage ---------------------------------------------------------------------------
+
+    /** A block's input bytes (or, for a copied tensor, a marker without a buffer). */
+    private record Input(Step step, BufferPool.Lease lease) {}
+
+    private static void read(List<Step> steps, BufferPool inputs, BlockingQueue<Input> queue, Pipeline.Stage p)
+            throws IOException, InterruptedException {
+        p.begin();
+        ByteBuffer scratch = null;
+        for (Step s : steps) {
+            if (s.kind() == Kind.COPY) {
+                if (!resident(s.source())) {
+                    scratch = scratch != null ? scratch : ByteBuffer.allocateDirect(PREFETCH_CHUNK);
+                    prefetch(s.source(), scratch, p);
+                }
+                p.put(queue, new Input(s, null));
+                continue;
+            }
+            for (Block b : s.blocks()) {
+                BufferPool.Lease lease;
+                if (b.inBytes() <= inputs.bufferBytes()) {
+                    lease = inputs.acquire(b.inBytes(), p);
+                    try {
+                        readFully(s.source(), b.inOffset(), lease.view().duplicate());
+                    } catch (IOException | RuntimeException e) {
+                        inputs.release(lease);
+                        throw e;
+                    }
+                } else {
+                    // A block larger than the pool's buffers (a DoRA block holding a whole tensor) is
+                    // read through a mapping, unmapped as soon as it has been merged: no direct
+                    // memory for it, and at most one such mapping at a time.
+                    lease = inputs.oneOff(() -> s.source().file().slice(s.source().info(), b.inOffset(),
+                            Math.toIntExact(b.inBytes())), p);
+                }
+                try {
+                    p.put(queue, new Input(s, lease));
+                } catch (RuntimeException | InterruptedException e) {
+                    inputs.release(lease);
+                    throw e;
+                }
+            }
+        }
+        p.end();
+    }
+
+    /**
+     * Whether every page of the tensor is in the page cache ({@code mincore} through
+     * {@link MappedByteBuffer#isLoaded}; the probe mapping is never touched and is unmapped at once).
+     */
+    private static boolean resident(TensorStore.Located src) throws IOException {
+        long length = src.info().byteLength();
+        for (long done = 0; done < length; ) {
+            long n = Math.min(length - done, Integer.MAX_VALUE);
+            MappedByteBuffer probe = src.file().channel().map(FileChannel.MapMode.READ_ONLY, src.position() + done, n);
+            boolean loaded = probe.isLoaded();
+            BufferPool.free(probe);
+            if (!loaded) {
+                return false;
+            }
+            done += n;
+        }
+        return true;
+    }
+
+    /**
+     * Reads a tensor that the write stage will copy, so that its {@code transferTo} and hashing
+     * find the bytes in the page cache instead of waiting for the disk.
+     */
+    private static void prefetch(TensorStore.Located src, ByteBuffer scratch, Pipeline.Stage p) throws IOException {
+        long length = src.info().byteLength();
+        for (long done = 0; done < length && !p.aborted(); ) {
+            int n = (int) Math.min(scratch.capacity(), length - done);
+            scratch.clear().limit(n);
+            readFully(src, done, scratch);
+            done += n;
         }
     }
 
-    private void lowRank(TensorStore store, TensorOp.LowRank op, PlannedTensor t, TensorSink sink)
-            throws IOException, RejectedException {
-        TensorStore.Located w = store.locate(op.source());
+    /** Fills {@code dst} from the tensor's bytes starting at {@code offsetInTensor} (positional reads). */
+    private static void readFully(TensorStore.Located src, long offsetInTensor, ByteBuffer dst) throws IOException {
+        long position = src.position() + offsetInTensor;
+        while (dst.hasRemaining()) {
+            int n = src.file().channel().read(dst, position);
+            if (n < 0) {
+                throw new IOException("tensor '" + src.info().name() + "' in " + src.file().path()
+                        + " ends early (file truncated while merging?)");
+            }
+            position += n;
+        }
+    }
+
+    // ---- compute stage ------------------------------------------------------------------------
+
+    private void compute(List<Step> steps, TensorStore store, BufferPool inputs, BufferPool outputs,
+            BlockingQueue<Input> readQueue, BlockingQueue<Task> writeQueue, Pipeline.Stage p)
+            throws IOException, RejectedException, InterruptedException {
+        for (Step s : steps) {
+            p.put(writeQueue, Task.open(s.tensor().name()));
+            switch (s.kind()) {
+                case COPY -> {
+                    p.take(readQueue);
+                    p.put(writeQueue, Task.copy(s.source()));
+                }
+                case CONVERT -> {
+                    DType from = s.source().info().dtype();
+                    for (Block b : s.blocks()) {
+                        mergeBlock(b, inputs, outputs, readQueue, writeQueue, p,
+                                (in, out) -> kernel.convert(in, from, out, s.tensor().dtype(), b.count()));
+                    }
+                }
+                case LOW_RANK -> lowRank(store, s, inputs, outputs, readQueue, writeQueue, p);
+                case ADD_BIAS -> addBias(store, s, inputs, outputs, readQueue, writeQueue, p);
+            }
+            p.put(writeQueue, Task.CLOSE);
+        }
+    }
+
+    private void lowRank(TensorStore store, Step s, BufferPool inputs, BufferPool outputs,
+            BlockingQueue<Input> readQueue, BlockingQueue<Task> writeQueue, Pipeline.Stage p)
+            throws IOException, RejectedException, InterruptedException {
+        PlannedTensor t = s.tensor();
+        TensorOp.LowRank op = (TensorOp.LowRank) t.op();
         ByteBuffer a = loader.load(store.adapterTensor(op.loraA()));
         ByteBuffer b = loader.load(store.adapterTensor(op.loraB()));
         int rows = t.shape().get(0).intValue();
@@ -88,46 +346,153 @@ public final class MergeExecutor {
                 ? LowRankBlock.DeltaRounding.DELTA_FIRST : LowRankBlock.DeltaRounding.FUSED;
         // DoRA normalises per output feature: rows of a Linear weight, columns of Conv1D/Embedding weights.
         boolean perColumn = op.kind() != ModuleKind.LINEAR;
-        DType baseType = w.info().dtype();
-        long rowBytes = (long) cols * 4;
-        int rowsPerBlock = magnitude != null && perColumn ? rows
-                : (int) Math.max(1, Math.min(rows, blockBytes / Math.max(1, rowBytes)));
-        for (int row0 = 0; row0 < rows; row0 += rowsPerBlock) {
-            int n = Math.min(rowsPerBlock, rows - row0);
-            ByteBuffer base = w.file().slice(w.info(), (long) row0 * cols * baseType.byteSize(),
-                    Math.multiplyExact(Math.multiplyExact(n, cols), baseType.byteSize()));
-            ByteBuffer out = output((long) n * cols * t.dtype().byteSize());
+        DType baseType = s.source().info().dtype();
+        for (Block block : s.blocks()) {
+            int row0 = block.first();
+            int n = block.count();
             LowRankBlock.Dora dora = magnitude == null ? null
                     : new LowRankBlock.Dora(perColumn ? magnitude : slice(magnitude, row0 * 4L, n * 4), perColumn);
-            kernel.lowRank(new LowRankBlock(base, baseType, t.dtype(), slice(left, (long) row0 * r * 4,
-                    Math.multiplyExact(Math.multiplyExact(n, r), 4)),
-                    right, n, cols, r, op.scale(), rounding, dora, out));
-            sink.write(out);
+            ByteBuffer leftRows = slice(left, (long) row0 * r * 4, Math.multiplyExact(Math.multiplyExact(n, r), 4));
+            mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> kernel.lowRank(new LowRankBlock(
+                    in, baseType, t.dtype(), leftRows, right, n, cols, r, op.scale(), rounding, dora, out)));
         }
     }
 
-    private void addBias(TensorStore store, TensorOp.AddBias op, PlannedTensor t, TensorSink sink)
-            throws IOException, RejectedException {
-        TensorStore.Located bias = store.locate(op.source());
+    private void addBias(TensorStore store, Step s, BufferPool inputs, BufferPool outputs,
+            BlockingQueue<Input> readQueue, BlockingQueue<Task> writeQueue, Pipeline.Stage p)
+            throws IOException, RejectedException, InterruptedException {
+        TensorOp.AddBias op = (TensorOp.AddBias) s.tensor().op();
         ByteBuffer loraBias = loader.load(store.adapterTensor(op.loraBBias()));
-        int n = (int) bias.info().elementCount();
+        Block block = s.blocks().get(0);
         ByteBuffer one = ByteBuffer.allocateDirect(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 1.0f);
-        ByteBuffer base = bias.file().slice(bias.info(), 0, (int) bias.info().byteLength());
-        ByteBuffer out = output((long) n * t.dtype().byteSize());
-        kernel.lowRank(new LowRankBlock(base, bias.info().dtype(), t.dtype(), one, loraBias, 1, n, 1, op.scale(),
-                LowRankBlock.DeltaRounding.FUSED, null, out));
-        sink.write(out);
+        mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> kernel.lowRank(new LowRankBlock(
+                in, s.source().info().dtype(), s.tensor().dtype(), one, loraBias, 1, block.count(), 1, op.scale(),
+                LowRankBlock.DeltaRounding.FUSED, null, out)));
     }
 
-    /** A reused direct output buffer of exactly {@code bytes} bytes, position 0. */
-    private ByteBuffer output(long bytes) {
-        if (bytes > Integer.MAX_VALUE) {
-            throw new IllegalStateException("row block of " + bytes + " bytes exceeds the limit of " + Integer.MAX_VALUE);
+    /** What the compute stage does with one block: read {@code in}, fill {@code out}. */
+    @FunctionalInterface
+    private interface BlockMerge {
+        void apply(ByteBuffer in, ByteBuffer out);
+    }
+
+    /**
+     * Takes the next input block, runs {@code merge} into a pooled output buffer and hands that to the
+     * write stage; the input buffer always goes back to its pool, the output buffer too when the merge fails.
+     */
+    private static void mergeBlock(Block block, BufferPool inputs, BufferPool outputs, BlockingQueue<Input> readQueue,
+            BlockingQueue<Task> writeQueue, Pipeline.Stage p, BlockMerge merge) throws InterruptedException {
+        Input in = p.take(readQueue);
+        BufferPool.Lease out;
+        try {
+            out = outputs.acquire(block.outBytes(), p);
+        } catch (InterruptedException | RuntimeException e) {
+            inputs.release(in.lease());
+            throw e;
         }
-        if (outBuffer.capacity() < bytes) {
-            outBuffer = ByteBuffer.allocateDirect((int) bytes).order(ByteOrder.LITTLE_ENDIAN);
+        try {
+            merge.apply(in.lease().view(), out.view());
+        } catch (RuntimeException | Error e) {
+            outputs.release(out);
+            throw e;
+        } finally {
+            inputs.release(in.lease());
         }
-        return outBuffer.clear().limit((int) bytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+        p.put(writeQueue, Task.write(out));
+    }
+
+    // ---- write stage --------------------------------------------------------------------------
+
+    /** Work for the write stage, in plan order. */
+    private record Task(Op op, String tensor, BufferPool.Lease block, TensorStore.Located source) {
+        enum Op { OPEN, WRITE, COPY, CLOSE, END }
+
+        static final Task CLOSE = new Task(Op.CLOSE, null, null, null);
+        static final Task END = new Task(Op.END, null, null, null);
+
+        static Task open(String tensor) {
+            return new Task(Op.OPEN, tensor, null, null);
+        }
+
+        static Task write(BufferPool.Lease block) {
+            return new Task(Op.WRITE, null, block, null);
+        }
+
+        static Task copy(TensorStore.Located source) {
+            return new Task(Op.COPY, null, null, source);
+        }
+    }
+
+    private static void write(CheckpointWriter writer, BlockingQueue<Task> queue, BufferPool outputs, Pipeline.Stage p)
+            throws IOException, InterruptedException {
+        TensorSink sink = null;
+        long copiedSinceGc = 0;
+        p.begin();
+        try {
+            while (true) {
+                Task task = p.take(queue);
+                switch (task.op()) {
+                    case OPEN -> sink = writer.next(task.tensor());
+                    case WRITE -> {
+                        try {
+                            sink.write(task.block().view());
+                        } finally {
+                            outputs.release(task.block());
+                        }
+                    }
+                    case COPY -> {
+                        TensorStore.Located src = task.source();
+                        sink.copyFrom(src.file().channel(), src.position(), src.info().byteLength());
+                        copiedSinceGc += src.info().byteLength();
+                        if (copiedSinceGc >= COPIED_BYTES_PER_GC) {
+                            System.gc(); // unmaps copyFrom's hash windows (see COPIED_BYTES_PER_GC)
+                            copiedSinceGc = 0;
+                        }
+                    }
+                    case CLOSE -> {
+                        sink.close();
+                        sink = null;
+                    }
+                    case END -> {
+                        p.end();
+                        return;
+                    }
+                }
+            }
+        } finally {
+            // Buffers still queued go back to the pool, so that execute() can free them.
+            for (Task t; (t = queue.poll()) != null; ) {
+                if (t.block() != null) {
+                    outputs.release(t.block());
+                }
+            }
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private static void drain(BlockingQueue<Input> queue, BufferPool inputs) {
+        for (Input in; (in = queue.poll()) != null; ) {
+            if (in.lease() != null) {
+                inputs.release(in.lease());
+            }
+        }
+    }
+
+    private static void rethrow(Throwable failure) throws IOException {
+        if (failure == null) {
+            return;
+        }
+        if (failure instanceof IOException e) {
+            throw e;
+        }
+        if (failure instanceof RuntimeException e) {
+            throw e;
+        }
+        if (failure instanceof Error e) {
+            throw e;
+        }
+        throw new IOException("merge stage failed: " + failure, failure);
     }
 
     private static ByteBuffer slice(ByteBuffer b, long offset, int length) {

@@ -17,7 +17,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd "$here/../.." && pwd)"
+# shellcheck source=common.sh
+source "$here/common.sh"
 size=2
 runs=3
 work="${TMPDIR:-/tmp}/mergeline-bench"
@@ -36,14 +37,12 @@ while [[ $# -gt 0 ]]; do
     *) echo "run.sh: unknown argument $1" >&2; exit 1 ;;
   esac
 done
-[[ "$runs" =~ ^[0-9]+$ && "$runs" -ge 1 ]] || { echo "run.sh: --runs must be a positive integer" >&2; exit 1; }
+positive_int --runs "$runs"
 mkdir -p "$work"
 work="$(cd "$work" && pwd)"
 log() { echo "[bench] $*" >&2; }
-calc() { awk "BEGIN { print $* }"; } # floating-point arithmetic without bc
 
 # ---- build --------------------------------------------------------------------------------------
-bench_jar="$here/target/mergeline-bench.jar"
 cli_jar="$root/merge-engine/cli/target/mergeline-cli.jar"
 if [[ ! -f "$bench_jar" || ! -f "$cli_jar" ]]; then
   log "building the CLI and the benchmark (one time)"
@@ -51,17 +50,11 @@ if [[ ! -f "$bench_jar" || ! -f "$cli_jar" ]]; then
 fi
 
 # ---- inputs -------------------------------------------------------------------------------------
-gen="$work/gen-${size}gib"
-if [[ ! -f "$gen/.complete" ]]; then
-  rm -rf "$gen"
-  log "generating a ${size} GiB checkpoint and adapter in $gen"
-  java -Xmx256m -XX:MaxDirectMemorySize=256m -jar "$bench_jar" --out "$gen" --size-gib "$size" >&2
-  touch "$gen/.complete"
-fi
+gen="$(generate_inputs "$work" "$size")"
 base="$gen/base"
 adapter="$gen/adapter"
 base_bytes=$(cat "$base"/*.safetensors | wc -c)
-shards=$(ls "$base"/*.safetensors | wc -l)
+shards=$(find "$base" -maxdepth 1 -name '*.safetensors' | wc -l)
 layers=$(sed -n 's/.*"num_hidden_layers" *: *\([0-9]*\).*/\1/p' "$base/config.json")
 
 # ---- PEFT venv ----------------------------------------------------------------------------------
@@ -82,12 +75,12 @@ fi
 
 # ---- measuring ----------------------------------------------------------------------------------
 can_drop=0
-if [[ $drop -eq 1 ]] && sync && (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null; then
+if [[ $drop -eq 1 ]] && can_drop_caches; then
   can_drop=1
 fi
 cpu_idle_pct() { # share of CPU time idle over the next second
   local a b tot=0 i
-  a=($(head -1 /proc/stat)); sleep 1; b=($(head -1 /proc/stat))
+  read -r -a a < /proc/stat; sleep 1; read -r -a b < /proc/stat
   for i in 1 2 3 4 5 6 7 8; do tot=$((tot + b[i] - a[i])); done
   echo $((100 * (b[4] - a[4] + b[5] - a[5]) / (tot > 0 ? tot : 1)))
 }
@@ -158,7 +151,6 @@ if [[ -z "$peft_skip" ]]; then
 fi
 
 # ---- report -------------------------------------------------------------------------------------
-median() { sort -g | awk '{v[NR]=$1} END {if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
 declare -A med rssmax times idles
 for s in "${steps[@]}"; do
   med[$s]=$(awk -v s="$s" '$1==s {print $2}' "$results" | median)

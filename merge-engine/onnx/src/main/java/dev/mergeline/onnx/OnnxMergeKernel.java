@@ -47,6 +47,14 @@ public final class OnnxMergeKernel implements MergeKernel {
 
     private static final Logger LOG = Logger.getLogger(OnnxMergeKernel.class.getName());
 
+    /**
+     * {@code -Dmergeline.ort.profile=PREFIX} turns on ONNX Runtime's own profiler: each session
+     * writes a Chrome-trace JSON file {@code PREFIX_<date>.json} when the kernel closes, with the time
+     * of every node, including the host↔device copies ({@code Memcpy*}) the CUDA provider inserts.
+     * {@code merge-engine/bench/gpu.sh} reads them to split GPU time into transfers and compute.
+     */
+    static final String PROFILE_PROPERTY = "mergeline.ort.profile";
+
     private final OrtEnvironment env;
     private final OrtSession.SessionOptions options;
     private final String provider;
@@ -107,6 +115,10 @@ public final class OnnxMergeKernel implements MergeKernel {
             options.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setCPUArenaAllocator(true);
+            String profile = System.getProperty(PROFILE_PROPERTY, "");
+            if (!profile.isEmpty()) {
+                options.enableProfiling(profile);
+            }
             return options;
         } catch (OrtException | RuntimeException e) {
             options.close();
@@ -192,8 +204,12 @@ public final class OnnxMergeKernel implements MergeKernel {
             return;
         }
         closed = true;
+        boolean profiling = !System.getProperty(PROFILE_PROPERTY, "").isEmpty();
         for (OrtSession session : sessions.values()) {
             try {
+                if (profiling) {
+                    LOG.info("ONNX Runtime profile: " + session.endProfiling());
+                }
                 session.close();
             } catch (OrtException e) {
                 LOG.fine("closing ONNX session: " + e.getMessage());

@@ -37,7 +37,8 @@ import java.util.Objects;
 public final class CheckpointWriter implements Closeable {
 
     /** Bytes hashed per mapping when copying from a file. */
-    private static final long HASH_WINDOW = 256L << 20;
+    /** Bytes per read when hashing a range that {@code copyFrom} copies. */
+    private static final int HASH_BUFFER = 1 << 20;
 
     private enum State { OPEN, FAILED, COMMITTED, CLOSED }
 
@@ -57,6 +58,7 @@ public final class CheckpointWriter implements Closeable {
     private long outBytes;
     private int nextTensor;
     private Sink current;
+    private ByteBuffer hashBuffer;
 
     /**
      * Prepares every shard header; no file is created before the first {@link #next(String)}.
@@ -322,6 +324,28 @@ public final class CheckpointWriter implements Closeable {
         }
     }
 
+    /**
+     * Feeds {@code length} bytes of {@code source} at {@code position} to the digest through one
+     * reused buffer (positional reads: a mapping would stay resident until the garbage collector
+     * unmapped it, so copying large tensors would grow the process by their size).
+     */
+    private void hashRange(FileChannel source, long position, long length) throws IOException {
+        if (hashBuffer == null) {
+            hashBuffer = ByteBuffer.allocateDirect(HASH_BUFFER);
+        }
+        for (long done = 0; done < length; ) {
+            hashBuffer.clear().limit((int) Math.min(HASH_BUFFER, length - done));
+            while (hashBuffer.hasRemaining()) {
+                if (source.read(hashBuffer, position + done + hashBuffer.position()) < 0) {
+                    throw new IOException("source of tensor '" + current.spec.name() + "' ends after "
+                            + (position + done + hashBuffer.position()) + " bytes, expected " + (position + length));
+                }
+            }
+            digest.update(hashBuffer.flip());
+            done += hashBuffer.limit();
+        }
+    }
+
     /** Hashes and writes all of b to the current shard. */
     private void writeOut(ByteBuffer b) throws IOException {
         int n = b.remaining();
@@ -391,11 +415,7 @@ public final class CheckpointWriter implements Closeable {
                         + " is outside the source of " + size + " bytes");
             }
             try {
-                for (long done = 0; done < length; ) {
-                    long n = Math.min(HASH_WINDOW, length - done);
-                    digest.update(source.map(FileChannel.MapMode.READ_ONLY, position + done, n));
-                    done += n;
-                }
+                hashRange(source, position, length);
                 long start = out.position();
                 for (long done = 0; done < length; ) {
                     long n = source.transferTo(position + done, length - done, out);

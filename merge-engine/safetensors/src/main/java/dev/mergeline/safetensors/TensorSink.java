@@ -27,8 +27,8 @@ public interface TensorSink extends Closeable {
 
     /**
      * Copies {@code length} bytes from {@code source} at {@code position} without passing them
-     * through the heap ({@link FileChannel#transferTo}); the hash is updated from a read-only
-     * mapping of the source range. The source's position is not changed.
+     * through the heap ({@link FileChannel#transferTo}); the hash is updated by reading the source
+     * range through one small reused buffer. The source's position is not changed.
      *
      * @throws IllegalStateException     if length is more than {@link #remaining()}
      * @throws IndexOutOfBoundsException if the range is not inside the source

@@ -65,12 +65,6 @@ public final class MergeExecutor {
     private static final int READ_AHEAD = 4;
     /** Write tasks queued for the write stage; blocks among them are bounded by the output pool. */
     private static final int WRITE_BEHIND = 16;
-    /**
-     * {@link TensorSink#copyFrom} hashes from a mapping of the source, which stays resident until
-     * the garbage collector unmaps it; after this many copied bytes the writer asks for a
-     * collection, so resident memory stays bounded by the largest copied tensor.
-     */
-    private static final long COPIED_BYTES_PER_GC = 128L << 20;
     /** Bytes per read when the read stage pulls a tensor to be copied into the page cache. */
     private static final int PREFETCH_CHUNK = 1 << 20;
 
@@ -426,7 +420,6 @@ public final class MergeExecutor {
     private static void write(CheckpointWriter writer, BlockingQueue<Task> queue, BufferPool outputs, Pipeline.Stage p)
             throws IOException, InterruptedException {
         TensorSink sink = null;
-        long copiedSinceGc = 0;
         p.begin();
         try {
             while (true) {
@@ -443,11 +436,6 @@ public final class MergeExecutor {
                     case COPY -> {
                         TensorStore.Located src = task.source();
                         sink.copyFrom(src.file().channel(), src.position(), src.info().byteLength());
-                        copiedSinceGc += src.info().byteLength();
-                        if (copiedSinceGc >= COPIED_BYTES_PER_GC) {
-                            System.gc(); // unmaps copyFrom's hash windows (see COPIED_BYTES_PER_GC)
-                            copiedSinceGc = 0;
-                        }
                     }
                     case CLOSE -> {
                         sink.close();

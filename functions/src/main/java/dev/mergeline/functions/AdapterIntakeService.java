@@ -14,7 +14,6 @@ import dev.mergeline.events.AdapterRef;
 import dev.mergeline.events.AdapterRejected;
 import dev.mergeline.events.BaseIdentity;
 import dev.mergeline.events.BaseRef;
-import dev.mergeline.events.FailureCode;
 import dev.mergeline.events.JobId;
 import dev.mergeline.events.MergeOptions;
 import dev.mergeline.events.MergeRequested;
@@ -65,7 +64,10 @@ public class AdapterIntakeService {
 
     /**
      * @param baseOverride base name from an announcement, if any
-     * @throws StorageException when S3 fails in a way a retry may fix (the trigger then fails and is retried)
+     * @throws StorageException when S3 fails, after the SDK's retries. Never reported as a rejection:
+     *     nothing is published, the trigger fails and is retried (Lambda retries the invocation or
+     *     the batch), and a failure that retrying cannot fix (access denied) surfaces as the
+     *     function's errors, not as an adapter's fault
      */
     public Outcome handle(AdapterLocation adapter, Optional<String> baseOverride) throws StorageException {
         List<ObjectInfo> objects = s3.list(adapter.bucket(), adapter.prefix());
@@ -111,13 +113,6 @@ public class AdapterIntakeService {
             publisher.adapterRejected(new AdapterRejected(ref, Problem.of(e.reasons())));
             LOG.infof("adapter %s rejected: %s (%d bytes read)", adapter.prefix(), e.getMessage(),
                     s3.bytesRead() - before);
-            return Outcome.REJECTED;
-        } catch (StorageException e) {
-            if (e.retriable()) {
-                throw e;
-            }
-            publisher.adapterRejected(new AdapterRejected(ref,
-                    List.of(Problem.of(FailureCode.STORAGE_UNAVAILABLE, e.getMessage()))));
             return Outcome.REJECTED;
         }
     }

@@ -1,10 +1,13 @@
 package dev.mergeline.functions;
 
+import dev.mergeline.core.run.InputLimits;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.net.URI;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /** Configuration of the validation functions ({@code mergeline.*}; env vars {@code MERGELINE_*}). */
 @ConfigMapping(prefix = "mergeline")
@@ -46,10 +49,31 @@ public interface MergelineConfig {
         int maxAttempts();
     }
 
-    /** Limits enforced before anything large is read. */
+    /**
+     * Limits on an adapter's inputs, each enforced before the input it bounds is read; unset ones
+     * take the defaults of {@link InputLimits}. An adapter over a limit is rejected with
+     * {@code INPUT_TOO_LARGE} (a header over {@code max-header-bytes}: {@code SAFETENSORS_HEADER_INVALID},
+     * {@code HEADER_TOO_LARGE}).
+     */
     interface Limits {
-        /** Largest safetensors header accepted (the format's own limit is 100 MB). */
-        @WithDefault("100000000")
-        long maxHeaderBytes();
+        /**
+         * Largest {@code adapter_model.safetensors} accepted, in bytes, checked against the S3
+         * listing before any of it is read ({@code MERGELINE_LIMITS_MAX_ADAPTER_BYTES}; default
+         * {@value InputLimits#DEFAULT_MAX_ADAPTER_BYTES}, 16 GiB).
+         */
+        OptionalLong maxAdapterBytes();
+
+        /**
+         * Largest safetensors header accepted (adapter and base), in bytes, checked against the
+         * file's 8-byte length prefix before the header is read ({@code MERGELINE_LIMITS_MAX_HEADER_BYTES};
+         * default 100000000, the format's own limit).
+         */
+        OptionalLong maxHeaderBytes();
+
+        /**
+         * Most tensors the adapter's safetensors header may list; parsing stops at the first one past
+         * it ({@code MERGELINE_LIMITS_MAX_TENSOR_COUNT}; default {@value InputLimits#DEFAULT_MAX_TENSOR_COUNT}).
+         */
+        OptionalInt maxTensorCount();
     }
 }

@@ -1,5 +1,6 @@
 package dev.mergeline.functions;
 
+import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.s3.RemoteCheckpoints;
 import dev.mergeline.s3.S3Clients;
 import dev.mergeline.s3.S3Objects;
@@ -36,6 +37,14 @@ public class S3Producer {
     @Produces
     @ApplicationScoped
     RemoteCheckpoints remoteCheckpoints(S3Objects objects, MergelineConfig config) {
-        return new RemoteCheckpoints(objects, config.limits().maxHeaderBytes());
+        return new RemoteCheckpoints(objects, inputLimits(config.limits()));
+    }
+
+    /** The configured limits; unset ones are core's defaults. */
+    static InputLimits inputLimits(MergelineConfig.Limits configured) {
+        InputLimits defaults = InputLimits.defaults();
+        return new InputLimits(configured.maxAdapterBytes().orElse(defaults.maxAdapterBytes()),
+                configured.maxHeaderBytes().orElse(defaults.maxHeaderBytes()),
+                configured.maxTensorCount().orElse(defaults.maxTensorCount()));
     }
 }

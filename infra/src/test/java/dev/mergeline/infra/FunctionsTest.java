@@ -93,6 +93,28 @@ class FunctionsTest {
     }
 
     @Test
+    void bothLambdasTalkToMskWithIamAndMayProduceIdempotently() {
+        Template t = Synth.msk();
+        MskArns arns = MskArns.parse(Synth.CLUSTER_ARN);
+        for (String export : List.of(Contract.EXPORT_S3, Contract.EXPORT_KAFKA)) {
+            // what functions/…/KafkaSecurityConfigTest proves reaches every Kafka client of the functions
+            Map<String, Object> vars = envOf(t, export);
+            assertEquals("SASL_SSL", vars.get("KAFKA_SECURITY_PROTOCOL"), export);
+            assertEquals("AWS_MSK_IAM", vars.get("KAFKA_SASL_MECHANISM"), export);
+            assertEquals("software.amazon.msk.auth.iam.IAMLoginModule required;", vars.get("KAFKA_SASL_JAAS_CONFIG"),
+                    export);
+            assertEquals("software.amazon.msk.auth.iam.IAMClientCallbackHandler",
+                    vars.get("KAFKA_SASL_CLIENT_CALLBACK_HANDLER_CLASS"), export);
+            assertEquals(Synth.BOOTSTRAP, vars.get("KAFKA_BOOTSTRAP_SERVERS"), export);
+            // Kafka producers are idempotent by default: without this MSK refuses their first send
+            List<Cfn.Statement> statements = Cfn.roleStatements(t, Cfn.functionRole(t, export));
+            assertTrue(statements.stream().anyMatch(st -> st.allows() && st.hasAction("kafka-cluster:Connect")
+                    && st.hasAction("kafka-cluster:WriteDataIdempotently")
+                    && st.resources().equals(List.of(arns.cluster()))), export + ": " + statements);
+        }
+    }
+
+    @Test
     void selfManagedEventSourceMappingUsesScramSecretInTheVpc() {
         Template t = Synth.variant();
         t.hasResourceProperties("AWS::Lambda::EventSourceMapping", Map.of(

@@ -15,8 +15,8 @@ import java.util.Set;
 record CliArguments(String command, Map<String, String> flags) {
 
     static final Map<String, Set<String>> ACCEPTED = Map.of(
-            "merge", Set.of("base", "adapter", "out", "dtype", "shard-size", "kernel"),
-            "validate", Set.of("base", "adapter", "dtype"));
+            "merge", Set.of("base", "adapter", "out", "dtype", "shard-size", "kernel", "max-adapter-size", "max-tensors"),
+            "validate", Set.of("base", "adapter", "dtype", "max-adapter-size", "max-tensors"));
     static final Map<String, Set<String>> REQUIRED = Map.of(
             "merge", Set.of("base", "adapter", "out"),
             "validate", Set.of("base", "adapter"));
@@ -69,8 +69,11 @@ record CliArguments(String command, Map<String, String> flags) {
         return new CliArguments(command, flags);
     }
 
-    /** Parses "5GB", "500MB", "2GiB", "1000000" into bytes (decimal units as Hugging Face uses them). */
-    static long parseSize(String text) throws UsageException {
+    /**
+     * Parses the value of {@code --flag}, "5GB", "500MB", "2GiB", "1000000", into bytes (decimal
+     * units as Hugging Face uses them).
+     */
+    static long parseSize(String flag, String text) throws UsageException {
         String t = text.trim().toUpperCase(java.util.Locale.ROOT);
         long unit = 1;
         String[][] units = {{"GIB", "1073741824"}, {"MIB", "1048576"}, {"KIB", "1024"}, {"GB", "1000000000"},
@@ -85,11 +88,25 @@ record CliArguments(String command, Map<String, String> flags) {
         try {
             long value = Math.multiplyExact(Long.parseLong(t), unit);
             if (value <= 0) {
-                throw new UsageException("--shard-size must be positive, got " + text);
+                throw new UsageException("--" + flag + " must be positive, got " + text);
             }
             return value;
         } catch (NumberFormatException | ArithmeticException e) {
-            throw new UsageException("--shard-size '" + text + "' is not a size like 5GB or 500MB");
+            throw new UsageException("--" + flag + " '" + text + "' is not a size like 5GB or 500MB");
+        }
+    }
+
+    /** Parses the value of {@code --flag} as a positive int. */
+    static int parseCount(String flag, String text) throws UsageException {
+        try {
+            int value = Integer.parseInt(text.trim());
+            if (value <= 0) {
+                throw new UsageException("--" + flag + " must be positive, got " + text);
+            }
+            return value;
+        } catch (NumberFormatException e) {
+            throw new UsageException("--" + flag + " '" + text + "' is not a whole number between 1 and "
+                    + Integer.MAX_VALUE);
         }
     }
 }

@@ -8,6 +8,7 @@ import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
 import dev.mergeline.core.output.Manifest;
 import dev.mergeline.core.plan.MergePlan;
+import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.OfflineMerger;
 import dev.mergeline.core.validation.RejectedException;
@@ -31,6 +32,7 @@ public final class MergelineCli {
             usage:
               mergeline merge    --base DIR --adapter DIR --out DIR [--dtype bf16|fp16|fp32] [--shard-size 5GB]
               mergeline validate --base DIR --adapter DIR [--dtype bf16|fp16|fp32]
+            Limits (both commands): [--max-adapter-size 16GiB] [--max-tensors 131072]
             Prints one JSON report on stdout. Exit status: 0 merged/valid, 2 rejected, 1 other failure.""";
 
     private final ObjectMapper json = new ObjectMapper()
@@ -56,8 +58,9 @@ public final class MergelineCli {
         }
         try {
             MergeOptions options = options(cli);
+            InputLimits limits = limits(cli);
             try (MergeKernel kernel = kernel(cli)) {
-                OfflineMerger merger = new OfflineMerger(kernel);
+                OfflineMerger merger = new OfflineMerger(kernel, limits);
                 Path base = Path.of(cli.flags().get("base"));
                 Path adapter = Path.of(cli.flags().get("adapter"));
                 if (cli.command().equals("validate")) {
@@ -98,8 +101,18 @@ public final class MergelineCli {
             }
         }
         String shard = cli.flags().get("shard-size");
-        long shardBytes = shard == null ? d.maxShardBytes() : CliArguments.parseSize(shard);
+        long shardBytes = shard == null ? d.maxShardBytes() : CliArguments.parseSize("shard-size", shard);
         return new MergeOptions(dtype, shardBytes, d.blockBytes());
+    }
+
+    /** {@code --max-adapter-size} and {@code --max-tensors}; the defaults of {@link InputLimits} otherwise. */
+    private static InputLimits limits(CliArguments cli) throws CliArguments.UsageException {
+        InputLimits d = InputLimits.defaults();
+        String size = cli.flags().get("max-adapter-size");
+        String tensors = cli.flags().get("max-tensors");
+        return new InputLimits(size == null ? d.maxAdapterBytes() : CliArguments.parseSize("max-adapter-size", size),
+                d.maxHeaderBytes(),
+                tensors == null ? d.maxTensorCount() : CliArguments.parseCount("max-tensors", tensors));
     }
 
     /** ONNX Runtime (CUDA when the gpu build finds a GPU, else CPU); {@code --kernel java} runs the reference. */

@@ -90,6 +90,37 @@ class MergelineCliTest {
     }
 
     @Test
+    void limitFlagsRejectAnAdapterOverThemWithInputTooLarge() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("llama-bf16-plain");
+        String base = caseDir.resolve("base").toString();
+        String adapter = caseDir.resolve("adapter").toString();
+        long weights = Files.size(caseDir.resolve("adapter/adapter_model.safetensors"));
+        Path out = tmp.resolve("out");
+
+        Run size = cli("merge", "--base", base, "--adapter", adapter, "--out", out.toString(),
+                "--max-adapter-size", Long.toString(weights - 1));
+        assertEquals(2, size.status(), size.report()::toPrettyString);
+        assertEquals("INPUT_TOO_LARGE", size.report().at("/reasons/0/code").asText());
+        assertEquals("ADAPTER_BYTES", size.report().at("/reasons/0/detail").asText());
+        assertEquals(weights + " bytes", size.report().at("/reasons/0/actual").asText());
+        assertEquals("<= " + (weights - 1) + " bytes", size.report().at("/reasons/0/expected").asText());
+        assertFalse(Files.exists(out) && hasSafetensors(out));
+
+        Run tensors = cli("validate", "--base", base, "--adapter", adapter, "--max-tensors", "27");
+        assertEquals(2, tensors.status(), tensors.report()::toPrettyString);
+        assertEquals("INPUT_TOO_LARGE", tensors.report().at("/reasons/0/code").asText());
+        assertEquals("TENSOR_COUNT", tensors.report().at("/reasons/0/detail").asText());
+
+        Run within = cli("validate", "--base", base, "--adapter", adapter, "--max-adapter-size", "1MiB",
+                "--max-tensors", "28");
+        assertEquals(0, within.status(), within.report()::toPrettyString);
+
+        Run bad = cli("validate", "--base", base, "--adapter", adapter, "--max-tensors", "0");
+        assertEquals(1, bad.status());
+        assertEquals("--max-tensors must be positive, got 0", bad.report().at("/error/message").asText());
+    }
+
+    @Test
     void otherFailuresExitOne() throws Exception {
         Run usage = cli("merge", "--base", "x");
         assertEquals(1, usage.status());

@@ -1,10 +1,12 @@
 package dev.mergeline.s3;
 
+import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.core.run.MergeInputs;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
 import dev.mergeline.safetensors.CheckpointIndex;
+import dev.mergeline.safetensors.HeaderLimits;
 import dev.mergeline.safetensors.SafetensorsException;
 import dev.mergeline.safetensors.SafetensorsHeader;
 import dev.mergeline.safetensors.TensorInfo;
@@ -14,12 +16,15 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 
 /**
  * Reads what validation needs from S3 and nothing more: two config files and safetensors headers
  * (a ranged GET of the first 8 bytes, then one of the header). Tensor data is never fetched, so
- * the bytes read do not grow with adapter or base size.
+ * the bytes read do not grow with adapter or base size. {@link InputLimits} are enforced before the
+ * input they bound is read: the adapter weights' size from the listing, header lengths from their
+ * 8-byte prefix, the adapter's tensor count while its header is parsed.
  */
 public final class RemoteCheckpoints {
     public static final String ADAPTER_CONFIG = "adapter_config.json";
@@ -32,14 +37,12 @@ public final class RemoteCheckpoints {
     public static final long MAX_JSON_BYTES = 16L << 20;
 
     private final S3Objects s3;
-    private final long maxHeaderBytes;
+    private final InputLimits limits;
 
-    /**
-     * @param maxHeaderBytes largest safetensors header accepted, enforced before it is read
-     */
-    public RemoteCheckpoints(S3Objects s3, long maxHeaderBytes) {
+    /** @param limits how large the inputs may be, each enforced before that input is read */
+    public RemoteCheckpoints(S3Objects s3, InputLimits limits) {
         this.s3 = s3;
-        this.maxHeaderBytes = maxHeaderBytes;
+        this.limits = Objects.requireNonNull(limits, "limits");
     }
 
     /**
@@ -84,7 +87,12 @@ public final class RemoteCheckpoints {
                             "the adapter has no " + ADAPTER_WEIGHTS));
         } else {
             adapterEtags.put(ADAPTER_WEIGHTS, weights.etag());
-            adapterHeader = header(bucket, weights, reasons);
+            Optional<Reason> tooLarge = limits.checkAdapterBytes(weights.key(), weights.size());
+            if (tooLarge.isPresent()) {
+                reasons.add(tooLarge.get());
+            } else {
+                adapterHeader = header(bucket, weights, limits.adapterHeader(), reasons);
+            }
         }
         Map<String, String> baseEtags = new LinkedHashMap<>();
         byte[] baseConfig = null;
@@ -119,7 +127,7 @@ public final class RemoteCheckpoints {
                 files.addAll(new LinkedHashSet<>(CheckpointIndex.parse(json).weightMap().values()));
                 files.sort(String::compareTo);
             } catch (SafetensorsException e) {
-                reasons.add(headerReason(prefix + INDEX, e));
+                reasons.add(limits.headerReason(e, prefix + INDEX));
                 return;
             }
         } else {
@@ -133,7 +141,7 @@ public final class RemoteCheckpoints {
                 continue;
             }
             etags.put(file, info.get().etag());
-            SafetensorsHeader h = header(bucket, info.get(), reasons);
+            SafetensorsHeader h = header(bucket, info.get(), limits.baseHeader(), reasons);
             if (h != null) {
                 tensors.addAll(h.tensors());
             }
@@ -160,20 +168,17 @@ public final class RemoteCheckpoints {
     }
 
     /** First 8 bytes, then exactly the header; limits are checked before anything large is read. */
-    private SafetensorsHeader header(String bucket, ObjectInfo o, List<Reason> reasons) throws StorageException {
+    private SafetensorsHeader header(String bucket, ObjectInfo o, HeaderLimits headerLimits, List<Reason> reasons)
+            throws StorageException {
         try {
             byte[] first8 = s3.getRange(bucket, o.key(), 0, Math.min(8, o.size()));
-            long length = SafetensorsHeader.parseHeaderLength(ByteBuffer.wrap(first8), o.size(), maxHeaderBytes);
+            long length = SafetensorsHeader.parseHeaderLength(ByteBuffer.wrap(first8), o.size(),
+                    headerLimits.maxHeaderBytes());
             byte[] header = s3.getRange(bucket, o.key(), 8, length);
-            return SafetensorsHeader.parse(header, o.size());
+            return SafetensorsHeader.parse(header, o.size(), headerLimits.maxTensors());
         } catch (SafetensorsException e) {
-            reasons.add(headerReason(o.key(), e));
+            reasons.add(limits.headerReason(e, o.key()));
             return null;
         }
-    }
-
-    private static Reason headerReason(String key, SafetensorsException e) {
-        return new Reason(ReasonCode.SAFETENSORS_HEADER_INVALID, key + ": " + e.getMessage(), e.tensor().orElse(key),
-                null, null, e.reason().name());
     }
 }

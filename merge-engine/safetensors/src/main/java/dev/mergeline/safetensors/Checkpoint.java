@@ -53,17 +53,23 @@ public final class Checkpoint implements Closeable {
      *                              or a shard's own header error
      */
     public static Checkpoint open(Path dir) throws IOException {
+        return open(dir, HeaderLimits.DEFAULT);
+    }
+
+    /** Like {@link #open(Path)}, every file's header read under {@code limits}. */
+    public static Checkpoint open(Path dir, HeaderLimits limits) throws IOException {
         Objects.requireNonNull(dir, "dir");
+        Objects.requireNonNull(limits, "limits");
         Path indexFile = dir.resolve(FileNames.INDEX);
         if (Files.isRegularFile(indexFile)) {
-            return openIndexed(dir, CheckpointIndex.parse(readIndex(indexFile)));
+            return openIndexed(dir, CheckpointIndex.parse(readIndex(indexFile)), limits);
         }
         Path single = dir.resolve(FileNames.SINGLE);
         if (!Files.exists(single)) {
             throw new NoSuchFileException(single.toString(), null,
                     "no " + FileNames.SINGLE + " or " + FileNames.INDEX + " in " + dir);
         }
-        SafetensorsFile file = SafetensorsFile.open(single);
+        SafetensorsFile file = SafetensorsFile.open(single, limits);
         Map<String, Located> tensors = new LinkedHashMap<>();
         for (TensorInfo t : file.header().tensors()) {
             tensors.put(t.name(), new Located(file, t));
@@ -82,7 +88,7 @@ public final class Checkpoint implements Closeable {
         return Files.readAllBytes(indexFile);
     }
 
-    private static Checkpoint openIndexed(Path dir, CheckpointIndex index) throws IOException {
+    private static Checkpoint openIndexed(Path dir, CheckpointIndex index, HeaderLimits limits) throws IOException {
         if (index.weightMap().isEmpty()) {
             throw new SafetensorsException(INVALID_INDEX, FileNames.INDEX + " has an empty weight_map", null);
         }
@@ -103,7 +109,7 @@ public final class Checkpoint implements Closeable {
                     throw new SafetensorsException(INVALID_INDEX, "weight_map entry for tensor '" + tensor
                             + "' points to missing file '" + fileName + "'", tensor);
                 }
-                SafetensorsFile f = SafetensorsFile.open(p);
+                SafetensorsFile f = SafetensorsFile.open(p, limits);
                 files.add(f);
                 byName.put(fileName, f);
             }

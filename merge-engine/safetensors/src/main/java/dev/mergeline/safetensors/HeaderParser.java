@@ -10,6 +10,7 @@ import static dev.mergeline.safetensors.SafetensorsException.Reason.INVALID_OFFS
 import static dev.mergeline.safetensors.SafetensorsException.Reason.INVALID_SHAPE;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.INVALID_UTF8;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.SIZE_MISMATCH;
+import static dev.mergeline.safetensors.SafetensorsException.Reason.TOO_MANY_TENSORS;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.TRAILING_BYTES;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.UNKNOWN_DTYPE;
 
@@ -26,8 +27,9 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Validates safetensors headers. Structure is checked first (UTF-8, JSON syntax, repeated keys),
- * then each tensor entry in file order, then the layout of the data section as a whole.
+ * Validates safetensors headers. Structure is checked first (UTF-8, JSON syntax, repeated keys,
+ * and the number of tensors, which stops the parse as soon as it passes the limit), then each tensor
+ * entry in file order, then the layout of the data section as a whole.
  */
 final class HeaderParser {
 
@@ -68,14 +70,17 @@ final class HeaderParser {
         return n;
     }
 
-    static SafetensorsHeader parse(byte[] headerJson, long fileSize) throws SafetensorsException {
+    static SafetensorsHeader parse(byte[] headerJson, long fileSize, int maxTensors) throws SafetensorsException {
+        if (maxTensors < 0) {
+            throw new IllegalArgumentException("maxTensors must be >= 0, got " + maxTensors);
+        }
         long headerLength = headerJson.length;
         long dataStart = SafetensorsHeader.PREFIX_BYTES + headerLength;
         if (fileSize < dataStart) {
             throw new SafetensorsException(INVALID_HEADER_LENGTH, "header length " + headerLength
                     + " needs a file of at least " + dataStart + " bytes but the file has " + fileSize, null);
         }
-        JsonNode root = parseJson(headerJson);
+        JsonNode root = parseJson(headerJson, maxTensors);
 
         Map<String, String> metadata = Map.of();
         List<TensorInfo> tensors = new ArrayList<>();
@@ -90,7 +95,7 @@ final class HeaderParser {
         return new SafetensorsHeader(headerLength, metadata, tensors);
     }
 
-    private static JsonNode parseJson(byte[] headerJson) throws SafetensorsException {
+    private static JsonNode parseJson(byte[] headerJson, int maxTensors) throws SafetensorsException {
         String text;
         try {
             text = JsonSupport.decodeUtf8(headerJson);
@@ -101,9 +106,12 @@ final class HeaderParser {
             String start = text.isEmpty() ? "nothing" : "'" + escape(text.substring(0, Math.min(16, text.length()))) + "'";
             throw new SafetensorsException(INVALID_JSON, "header must start with '{', starts with " + start, null);
         }
+        JsonSupport.MemberLimit tensorLimit = new JsonSupport.MemberLimit(maxTensors, key -> !METADATA_KEY.equals(key),
+                (max, key) -> new SafetensorsException(TOO_MANY_TENSORS, "header lists more than the limit of " + max
+                        + " tensors; parsing stopped at tensor number " + (max + 1L) + ", '" + escape(key) + "'", key));
         return JsonSupport.parse(text,
                 (problem, cause) -> new SafetensorsException(INVALID_JSON, "header is not valid JSON: " + problem, null, cause),
-                HeaderParser::duplicateKey);
+                HeaderParser::duplicateKey, tensorLimit);
     }
 
     private static SafetensorsException duplicateKey(List<String> path, String key) {

@@ -23,6 +23,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Strict, bounded JSON reading for headers and index files, and the JSON writers.
@@ -80,6 +81,23 @@ final class JsonSupport {
         SafetensorsException malformed(String problem, Throwable cause);
     }
 
+    /** Builds the error for the counted member of the top-level object that passed the limit. */
+    @FunctionalInterface
+    interface TooManyHandler {
+        SafetensorsException tooMany(int max, String key);
+    }
+
+    /**
+     * Caps the members of the top-level object that {@code counts} selects. The parse stops at the
+     * first member past the cap: nothing after it is built or even looked at.
+     */
+    record MemberLimit(int max, Predicate<String> counts, TooManyHandler tooMany) {
+        /** No cap. */
+        static final MemberLimit NONE = new MemberLimit(Integer.MAX_VALUE, key -> false, (max, key) -> {
+            throw new IllegalStateException("no member limit");
+        });
+    }
+
     /** Decodes strict UTF-8 (malformed or unmappable input is an error, never replaced). */
     static String decodeUtf8(byte[] bytes) throws CharacterCodingException {
         CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
@@ -93,12 +111,21 @@ final class JsonSupport {
      * any object.
      */
     static JsonNode parse(String text, SyntaxHandler syntax, DuplicateHandler duplicates) throws SafetensorsException {
+        return parse(text, syntax, duplicates, MemberLimit.NONE);
+    }
+
+    /**
+     * Like {@link #parse(String, SyntaxHandler, DuplicateHandler)}, refusing a top-level object with
+     * more counted members than {@code limit} allows as soon as the count passes it.
+     */
+    static JsonNode parse(String text, SyntaxHandler syntax, DuplicateHandler duplicates, MemberLimit limit)
+            throws SafetensorsException {
         try (JsonParser p = FACTORY.createParser(text)) {
             JsonToken first = p.nextToken();
             if (first == null) {
                 throw syntax.malformed("empty document", null);
             }
-            JsonNode root = read(p, first, new ArrayList<>(), duplicates);
+            JsonNode root = read(p, first, new ArrayList<>(), duplicates, limit);
             JsonToken extra = p.nextToken();
             if (extra != null) {
                 throw syntax.malformed("unexpected " + extra + " after the top-level value at "
@@ -118,18 +145,23 @@ final class JsonSupport {
         }
     }
 
-    private static JsonNode read(JsonParser p, JsonToken t, List<String> path, DuplicateHandler duplicates)
-            throws IOException {
+    /** @param limit caps the members of this object (the top-level one); nested values get {@link MemberLimit#NONE} */
+    private static JsonNode read(JsonParser p, JsonToken t, List<String> path, DuplicateHandler duplicates,
+            MemberLimit limit) throws IOException {
         switch (t) {
             case START_OBJECT: {
                 ObjectNode obj = NODES.objectNode();
+                long counted = 0;
                 for (JsonToken k = p.nextToken(); k != JsonToken.END_OBJECT; k = p.nextToken()) {
                     String key = p.currentName();
                     if (obj.has(key)) {
                         throw duplicates.duplicate(List.copyOf(path), key);
                     }
+                    if (limit.counts().test(key) && ++counted > limit.max()) {
+                        throw limit.tooMany().tooMany(limit.max(), key);
+                    }
                     path.add(key);
-                    obj.set(key, read(p, p.nextToken(), path, duplicates));
+                    obj.set(key, read(p, p.nextToken(), path, duplicates, MemberLimit.NONE));
                     path.remove(path.size() - 1);
                 }
                 return obj;
@@ -137,7 +169,7 @@ final class JsonSupport {
             case START_ARRAY: {
                 ArrayNode arr = NODES.arrayNode();
                 for (JsonToken v = p.nextToken(); v != JsonToken.END_ARRAY; v = p.nextToken()) {
-                    arr.add(read(p, v, path, duplicates));
+                    arr.add(read(p, v, path, duplicates, MemberLimit.NONE));
                 }
                 return arr;
             }

@@ -40,7 +40,12 @@ public final class SafetensorsException extends IOException {
         /** A size computed from the header does not fit in 64 bits. */
         ARITHMETIC_OVERFLOW,
         /** model.safetensors.index.json is malformed or disagrees with the shard files. */
-        INVALID_INDEX
+        INVALID_INDEX,
+        /**
+         * The header lists more tensors than the reader allows ({@link HeaderLimits#maxTensors()});
+         * the parse stops at the first tensor past the limit, so the rest is never built.
+         */
+        TOO_MANY_TENSORS
     }
 
     private final Reason reason;

@@ -23,12 +23,21 @@ public final class SafetensorsFile implements Closeable {
         this.header = header;
     }
 
-    /** Opens a file and validates its header against the file's real size. */
+    /** Opens a file and validates its header against the file's real size, under the format's own limits. */
     public static SafetensorsFile open(Path file) throws IOException {
+        return open(file, HeaderLimits.DEFAULT);
+    }
+
+    /**
+     * Opens a file and validates its header against the file's real size and {@code limits}
+     * (enforced before the header, or the entries past the tensor limit, are read).
+     */
+    public static SafetensorsFile open(Path file, HeaderLimits limits) throws IOException {
         Objects.requireNonNull(file, "file");
+        Objects.requireNonNull(limits, "limits");
         FileChannel ch = FileChannel.open(file, StandardOpenOption.READ);
         try {
-            return new SafetensorsFile(file, ch, SafetensorsHeader.read(ch));
+            return new SafetensorsFile(file, ch, SafetensorsHeader.read(ch, limits));
         } catch (IOException | RuntimeException e) {
             try {
                 ch.close();

@@ -86,40 +86,69 @@ public record SafetensorsHeader(long headerLength, Map<String, String> metadata,
     }
 
     /**
-     * Parses and validates a header.
+     * Parses and validates a header, with any number of tensors.
      *
      * @param headerJson the N header bytes (after the 8-byte length)
      * @param fileSize   the size of the whole file, which the data section must end at exactly
      */
     public static SafetensorsHeader parse(byte[] headerJson, long fileSize) throws SafetensorsException {
-        return HeaderParser.parse(headerJson, fileSize);
+        return parse(headerJson, fileSize, HeaderLimits.DEFAULT.maxTensors());
+    }
+
+    /**
+     * Parses and validates a header listing at most {@code maxTensors} tensors.
+     *
+     * @param headerJson the N header bytes (after the 8-byte length)
+     * @param fileSize   the size of the whole file, which the data section must end at exactly
+     * @param maxTensors most tensors accepted; the parse stops at the first tensor past it
+     * @throws SafetensorsException TOO_MANY_TENSORS, naming that tensor, when the header lists more;
+     *                              any other rule the header breaks before that point
+     */
+    public static SafetensorsHeader parse(byte[] headerJson, long fileSize, int maxTensors)
+            throws SafetensorsException {
+        return HeaderParser.parse(headerJson, fileSize, maxTensors);
+    }
+
+    /**
+     * Reads and validates the header of the file behind a channel under the format's own limits
+     * ({@link HeaderLimits#DEFAULT}).
+     */
+    public static SafetensorsHeader read(SeekableByteChannel channel) throws IOException {
+        return read(channel, HeaderLimits.DEFAULT);
     }
 
     /**
      * Reads and validates the header of the file behind a channel, reading only the first 8 + N
-     * bytes. The channel's position is left after the header.
+     * bytes; N is checked against {@code limits} before the header is read. The channel's position
+     * is left after the header.
      */
-    public static SafetensorsHeader read(SeekableByteChannel channel) throws IOException {
+    public static SafetensorsHeader read(SeekableByteChannel channel, HeaderLimits limits) throws IOException {
+        Objects.requireNonNull(limits, "limits");
         long fileSize = channel.size();
         channel.position(0);
         ByteBuffer prefix = ByteBuffer.allocate(PREFIX_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         readFully(channel, prefix);
         prefix.flip();
-        long n = parseHeaderLength(prefix, fileSize, MAX_HEADER_BYTES);
+        long n = parseHeaderLength(prefix, fileSize, limits.maxHeaderBytes());
         ByteBuffer json = ByteBuffer.allocate(Math.toIntExact(n));
         readFully(channel, json);
         if (json.hasRemaining()) {
             throw new SafetensorsException(SafetensorsException.Reason.INVALID_HEADER_LENGTH,
                     "header length " + n + " but the file ended after " + json.position() + " header bytes", null);
         }
-        return parse(json.array(), fileSize);
+        return parse(json.array(), fileSize, limits.maxTensors());
     }
 
-    /** Reads and validates the header of a file. */
+    /** Reads and validates the header of a file under the format's own limits. */
     public static SafetensorsHeader read(Path file) throws IOException {
+        return read(file, HeaderLimits.DEFAULT);
+    }
+
+    /** Reads and validates the header of a file under {@code limits}. */
+    public static SafetensorsHeader read(Path file, HeaderLimits limits) throws IOException {
         Objects.requireNonNull(file, "file");
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            return read(ch);
+            return read(ch, limits);
         }
     }
 

@@ -11,6 +11,7 @@ import static dev.mergeline.safetensors.SafetensorsException.Reason.INVALID_OFFS
 import static dev.mergeline.safetensors.SafetensorsException.Reason.INVALID_SHAPE;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.INVALID_UTF8;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.SIZE_MISMATCH;
+import static dev.mergeline.safetensors.SafetensorsException.Reason.TOO_MANY_TENSORS;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.TRAILING_BYTES;
 import static dev.mergeline.safetensors.SafetensorsException.Reason.UNKNOWN_DTYPE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -23,6 +24,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;
 import java.util.List;
@@ -199,7 +201,69 @@ class SafetensorsHeaderTest {
     void everyHeaderReasonHasACase() {
         Set<Reason> covered = cases().map(Case::reason).collect(Collectors.toCollection(() -> EnumSet.noneOf(Reason.class)));
         covered.add(INVALID_INDEX); // covered by CheckpointTest
+        covered.add(TOO_MANY_TENSORS); // needs a tensor limit: the tests below
         assertEquals(EnumSet.allOf(Reason.class), covered);
+    }
+
+    @Test
+    void tensorLimitCountsTensorsNotMetadata() throws IOException {
+        Path file = Fixture.write(dir, "three.safetensors", Fixture.valid().file()); // 3 tensors + __metadata__
+        HeaderLimits three = new HeaderLimits(SafetensorsHeader.MAX_HEADER_BYTES, 3);
+        assertEquals(3, SafetensorsHeader.read(file, three).tensors().size());
+        try (SafetensorsFile f = SafetensorsFile.open(file, three)) {
+            assertEquals(3, f.header().tensors().size());
+        }
+
+        HeaderLimits two = new HeaderLimits(SafetensorsHeader.MAX_HEADER_BYTES, 2);
+        SafetensorsException e = assertThrows(SafetensorsException.class, () -> SafetensorsHeader.read(file, two));
+        assertEquals(TOO_MANY_TENSORS, e.reason());
+        assertEquals("header lists more than the limit of 2 tensors; parsing stopped at tensor number 3, 'c.step'",
+                e.getMessage());
+        assertEquals(Optional.of("c.step"), e.tensor());
+        assertEquals(TOO_MANY_TENSORS, assertThrows(SafetensorsException.class, () -> SafetensorsFile.open(file, two))
+                .reason());
+        Path checkpoint = Files.createDirectories(dir.resolve("checkpoint"));
+        Fixture.write(checkpoint, "model.safetensors", Fixture.valid().file());
+        assertEquals(TOO_MANY_TENSORS, assertThrows(SafetensorsException.class, () -> Checkpoint.open(checkpoint, two))
+                .reason());
+    }
+
+    @Test
+    void nothingPastTheTensorLimitIsBuiltOrLookedAt() {
+        // After the tensor past the limit: a repeated tensor (DUPLICATE_KEY, had the parse built it),
+        // then JSON broken off.
+        String json = Fixture.valid().json().replace("}}", "},\"d\":0,\"b.bias\":{},\"e\":[1,{");
+        SafetensorsException e = assertThrows(SafetensorsException.class,
+                () -> SafetensorsHeader.parse(utf8(json), 8 + json.length() + 40, 3));
+        assertEquals(TOO_MANY_TENSORS, e.reason());
+        assertEquals(Optional.of("d"), e.tensor());
+        // Without a limit the same header fails on the repeated key.
+        assertEquals(DUPLICATE_KEY, assertThrows(SafetensorsException.class,
+                () -> SafetensorsHeader.parse(utf8(json), 8 + json.length() + 40)).reason());
+    }
+
+    @Test
+    void headerWithMillionsOfEntriesIsRefusedAtTheLimit() {
+        int entries = 3_000_000;
+        int limit = 65_536;
+        StringBuilder json = new StringBuilder(entries * 12).append('{');
+        for (int i = 0; i < entries; i++) {
+            json.append(i == 0 ? "" : ",").append("\"t").append(i).append("\":0");
+        }
+        byte[] header = utf8(json.append('}').toString());
+        com.sun.management.ThreadMXBean threads =
+                (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long before = threads.getCurrentThreadAllocatedBytes();
+        SafetensorsException e = assertThrows(SafetensorsException.class,
+                () -> SafetensorsHeader.parse(header, 8L + header.length, limit));
+        long allocated = threads.getCurrentThreadAllocatedBytes() - before;
+        assertEquals(TOO_MANY_TENSORS, e.reason());
+        assertEquals(Optional.of("t65536"), e.tensor());
+        assertTrue(e.getMessage().contains("more than the limit of 65536 tensors"), e.getMessage());
+        // Decoding the header to text costs about 3 bytes per header byte; what is built after that
+        // stops at the limit (65536 of 3 million entries).
+        assertTrue(allocated < 4L * header.length, () -> allocated + " bytes allocated for a header of "
+                + header.length + " bytes");
     }
 
     @Test

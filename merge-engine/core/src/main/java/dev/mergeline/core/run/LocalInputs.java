@@ -14,10 +14,11 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * A base checkpoint directory and an adapter directory, opened for a merge. Opening reads the two
- * configs and every safetensors header; file-level problems become reasons.
+ * configs and every safetensors header, under {@link InputLimits}; file-level problems become reasons.
  */
 public final class LocalInputs implements Closeable {
     public static final String ADAPTER_CONFIG = "adapter_config.json";
@@ -37,14 +38,29 @@ public final class LocalInputs implements Closeable {
         this.inputs = inputs;
     }
 
+    /** Opens both directories under {@link InputLimits#defaults()}. */
     public static LocalInputs open(Path baseDir, Path adapterDir) throws IOException, RejectedException {
+        return open(baseDir, adapterDir, InputLimits.defaults());
+    }
+
+    /**
+     * Opens both directories; the adapter weights' size is checked before their header is read,
+     * header lengths and the adapter's tensor count while the headers are read.
+     */
+    public static LocalInputs open(Path baseDir, Path adapterDir, InputLimits limits)
+            throws IOException, RejectedException {
         List<Reason> reasons = new ArrayList<>();
         byte[] adapterConfig = readSmall(adapterDir.resolve(ADAPTER_CONFIG), reasons, ReasonCode.ADAPTER_FILES_MISSING,
                 "the adapter directory " + adapterDir + " has no " + ADAPTER_CONFIG);
         SafetensorsFile adapter = null;
         Path weights = adapterDir.resolve(ADAPTER_WEIGHTS);
         if (Files.isRegularFile(weights)) {
-            adapter = openSafetensors(weights, reasons);
+            Optional<Reason> tooLarge = limits.checkAdapterBytes(ADAPTER_WEIGHTS, Files.size(weights));
+            if (tooLarge.isPresent()) {
+                reasons.add(tooLarge.get());
+            } else {
+                adapter = openSafetensors(weights, limits, reasons);
+            }
         } else if (Files.exists(adapterDir.resolve(ADAPTER_PICKLE))) {
             reasons.add(Reason.about(ReasonCode.PICKLE_WEIGHTS_REFUSED, ADAPTER_PICKLE, "the adapter ships only "
                     + ADAPTER_PICKLE + " (pickle, which can run code when loaded); save it with safe_serialization=True"));
@@ -56,9 +72,9 @@ public final class LocalInputs implements Closeable {
                 "the base directory " + baseDir + " has no " + BASE_CONFIG);
         Checkpoint base = null;
         try {
-            base = Checkpoint.open(baseDir);
+            base = Checkpoint.open(baseDir, limits.baseHeader());
         } catch (SafetensorsException e) {
-            reasons.add(headerReason(e, baseDir.toString()));
+            reasons.add(limits.headerReason(e, baseDir.toString()));
         } catch (NoSuchFileException e) {
             boolean pickle = Files.exists(baseDir.resolve("pytorch_model.bin"));
             reasons.add(Reason.about(pickle ? ReasonCode.PICKLE_WEIGHTS_REFUSED : ReasonCode.BASE_MODEL_UNKNOWN,
@@ -96,17 +112,12 @@ public final class LocalInputs implements Closeable {
         }
     }
 
-    /** SAFETENSORS_HEADER_INVALID with the format's sub-reason as detail. */
-    static Reason headerReason(SafetensorsException e, String file) {
-        return new Reason(ReasonCode.SAFETENSORS_HEADER_INVALID, file + ": " + e.getMessage(),
-                e.tensor().orElse(file), null, null, e.reason().name());
-    }
-
-    private static SafetensorsFile openSafetensors(Path file, List<Reason> reasons) throws IOException {
+    private static SafetensorsFile openSafetensors(Path file, InputLimits limits, List<Reason> reasons)
+            throws IOException {
         try {
-            return SafetensorsFile.open(file);
+            return SafetensorsFile.open(file, limits.adapterHeader());
         } catch (SafetensorsException e) {
-            reasons.add(headerReason(e, file.getFileName().toString()));
+            reasons.add(limits.headerReason(e, file.getFileName().toString()));
             return null;
         }
     }

@@ -43,16 +43,23 @@ public final class OfflineMerger {
                     + "|.*\\.tiktoken|spiece\\.model|sentencepiece\\.bpe\\.model");
 
     private final MergeKernel kernel;
+    private final InputLimits limits;
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private final Validator validator = new Validator();
 
+    /** A merger whose inputs are bounded by {@link InputLimits#defaults()}. */
     public OfflineMerger(MergeKernel kernel) {
+        this(kernel, InputLimits.defaults());
+    }
+
+    public OfflineMerger(MergeKernel kernel, InputLimits limits) {
         this.kernel = kernel;
+        this.limits = java.util.Objects.requireNonNull(limits, "limits");
     }
 
     /** Validation only: configs and headers, no weights. */
     public MergePlan validate(Path baseDir, Path adapterDir, MergeOptions options) throws IOException, RejectedException {
-        try (LocalInputs in = LocalInputs.open(baseDir, adapterDir)) {
+        try (LocalInputs in = LocalInputs.open(baseDir, adapterDir, limits)) {
             return validator.validate(in.inputs(), options.plannerOptions());
         }
     }
@@ -61,7 +68,7 @@ public final class OfflineMerger {
             throws IOException, RejectedException {
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
-        try (LocalInputs in = LocalInputs.open(baseDir, adapterDir)) {
+        try (LocalInputs in = LocalInputs.open(baseDir, adapterDir, limits)) {
             MergePlan plan = validator.validate(in.inputs(), options.plannerOptions());
             AdapterScan.requireFinite(in.adapter(), kernel);
             long t1 = lap(timings, "validate", t0);

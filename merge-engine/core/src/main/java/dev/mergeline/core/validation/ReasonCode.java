@@ -36,7 +36,13 @@ public enum ReasonCode {
     /** NaN or infinity in adapter weights (found when the weights are read). */
     NON_FINITE_WEIGHTS("non-finite adapter weights"),
     /** A config field this version does not understand, set to a non-default value. */
-    UNKNOWN_CONFIG_FIELD("unknown adapter_config.json field");
+    UNKNOWN_CONFIG_FIELD("unknown adapter_config.json field"),
+    /**
+     * An input exceeds a configured limit ({@code InputLimits}), found before the input is read:
+     * the adapter weights' size in bytes ({@code detail} {@code ADAPTER_BYTES}) or the number of
+     * tensors in their header ({@code TENSOR_COUNT}).
+     */
+    INPUT_TOO_LARGE("input exceeds a configured limit");
 
     private final String summary;
 

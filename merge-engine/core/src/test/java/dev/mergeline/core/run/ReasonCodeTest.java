@@ -194,6 +194,33 @@ class ReasonCodeTest {
     }
 
     @Test
+    void inputTooLargeWhenTheAdapterWeightsPassTheSizeLimitAndNothingOfThemIsRead() throws Exception {
+        Path weights = adapter.resolve("adapter_model.safetensors");
+        long size = Files.size(weights);
+        try (RandomAccessFile f = new RandomAccessFile(weights.toFile(), "rw")) {
+            f.write(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 0}); // read: HEADER_TOO_LARGE
+        }
+        InputLimits limits = new InputLimits(size - 1, SafetensorsHeader.MAX_HEADER_BYTES,
+                InputLimits.DEFAULT_MAX_TENSOR_COUNT);
+        Reason r = expect(ReasonCode.INPUT_TOO_LARGE, "adapter_model.safetensors", limits);
+        assertEquals(InputLimits.ADAPTER_BYTES, r.detail());
+        assertEquals("<= " + (size - 1) + " bytes", r.expected());
+        assertEquals(size + " bytes", r.actual());
+        assertTrue(r.message().contains(size + " bytes, above the limit of " + (size - 1)), r.message());
+    }
+
+    @Test
+    void inputTooLargeWhenTheAdapterHeaderListsMoreTensorsThanTheLimit() throws Exception {
+        InputLimits limits = new InputLimits(InputLimits.DEFAULT_MAX_ADAPTER_BYTES, SafetensorsHeader.MAX_HEADER_BYTES, 27);
+        Reason r = expect(ReasonCode.INPUT_TOO_LARGE, "adapter_model.safetensors", limits); // the case has 28
+        assertEquals(InputLimits.TENSOR_COUNT, r.detail());
+        assertEquals("<= 27 tensors", r.expected());
+        assertTrue(r.message().contains("more than the limit of 27 tensors"), r.message());
+        InputLimits exact = new InputLimits(InputLimits.DEFAULT_MAX_ADAPTER_BYTES, SafetensorsHeader.MAX_HEADER_BYTES, 28);
+        assertEquals(14, merger(exact).validate(base, adapter, MergeOptions.defaults()).counts().merged());
+    }
+
+    @Test
     void everyReasonIsReportedNotOnlyTheFirst() throws Exception {
         editConfig(c -> c.put("r", 4).put("use_magic", 1).put("bias", "some"));
         RejectedException e = assertThrows(RejectedException.class, this::validate);
@@ -212,15 +239,24 @@ class ReasonCodeTest {
         return new OfflineMerger(new ReferenceMergeKernel());
     }
 
+    private static OfflineMerger merger(InputLimits limits) {
+        return new OfflineMerger(new ReferenceMergeKernel(), limits);
+    }
+
     /** Validate and merge must both reject with {@code code}; the merge must leave no safetensors. */
     private Reason expect(ReasonCode code, String tensor) throws Exception {
-        RejectedException e = assertThrows(RejectedException.class, this::validate);
+        return expect(code, tensor, InputLimits.defaults());
+    }
+
+    private Reason expect(ReasonCode code, String tensor, InputLimits limits) throws Exception {
+        RejectedException e = assertThrows(RejectedException.class,
+                () -> merger(limits).validate(base, adapter, MergeOptions.defaults()));
         Reason r = only(e, code);
         if (tensor != null) {
             assertEquals(tensor, r.tensor());
         }
         Path out = tmp.resolve("out-" + code);
-        assertThrows(RejectedException.class, () -> merger().merge(base, adapter, out, MergeOptions.defaults()));
+        assertThrows(RejectedException.class, () -> merger(limits).merge(base, adapter, out, MergeOptions.defaults()));
         assertFalse(Files.exists(out) && hasSafetensors(out), "a rejected merge wrote safetensors files");
         return r;
     }

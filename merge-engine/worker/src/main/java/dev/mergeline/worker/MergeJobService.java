@@ -338,7 +338,7 @@ public class MergeJobService {
 
     private void download(String bucket, Map<String, ObjectInfo> files, Path dir) throws StorageException {
         for (Map.Entry<String, ObjectInfo> e : files.entrySet()) {
-            s3.download(bucket, e.getValue().key(), dir.resolve(e.getKey()));
+            s3.download(bucket, e.getValue(), dir.resolve(e.getKey()));
         }
     }
 

@@ -46,6 +46,18 @@ public interface WorkerConfig {
         @WithDefault("${java.io.tmpdir}/mergeline-worker")
         Path scratchDir();
 
+        /**
+         * Static membership: the Kafka consumer's {@code group.instance.id}
+         * ({@code mp.messaging.incoming.merge-requests.group.instance.id} is set from it). A restarted
+         * worker with the same id takes its partitions back without a rebalance, provided it returns
+         * within {@code session.timeout.ms}; a stopped one keeps them until then (a static member
+         * does not leave the group). Must be unique among running workers (a second process with the
+         * same id fences the first) and stable across restarts of one replica, e.g. a StatefulSet pod
+         * name. Not defaulted to the host name: workers on one host would fence each other. Empty:
+         * dynamic membership.
+         */
+        Optional<String> instanceId();
+
         /** Whole-job attempts when storage fails transiently, before merge.failed is emitted. */
         @WithDefault("3")
         int jobAttempts();

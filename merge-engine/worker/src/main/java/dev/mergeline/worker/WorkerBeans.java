@@ -6,14 +6,18 @@ import dev.mergeline.s3.S3Clients;
 import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.S3Settings;
 import io.quarkus.runtime.Startup;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import org.jboss.logging.Logger;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** Wires S3 and the ONNX Runtime kernel from configuration. */
 @ApplicationScoped
 public class WorkerBeans {
+    private static final Logger LOG = Logger.getLogger(WorkerBeans.class);
 
     @Produces
     @ApplicationScoped
@@ -31,6 +35,17 @@ public class WorkerBeans {
     @ApplicationScoped
     S3Objects s3Objects(S3Client client) {
         return new S3Objects(client);
+    }
+
+    /** Logs the JVM's memory bounds; warns when one is the JVM's default (see {@link JvmLimits}). */
+    void logMemoryBounds(@Observes StartupEvent event) {
+        JvmLimits limits = JvmLimits.current();
+        if (limits.bounded()) {
+            LOG.infof("memory bounds: %s", limits);
+        } else {
+            LOG.warnf("memory bounds: %s; run the worker with explicit -Xmx and -XX:MaxDirectMemorySize (its images"
+                    + " and launch scripts use -Xmx1g -XX:MaxDirectMemorySize=2g)", limits);
+        }
     }
 
     /**

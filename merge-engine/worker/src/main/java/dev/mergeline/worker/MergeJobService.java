@@ -73,6 +73,8 @@ public class MergeJobService {
     WorkerEvents events;
     @Inject
     MeterRegistry metrics;
+    @Inject
+    ScratchSpace scratch;
 
     /** The job being run is not finished and must be redelivered: its request stays uncommitted. */
     public static final class HandedBack extends RuntimeException {
@@ -283,12 +285,12 @@ public class MergeJobService {
         long t0 = System.nanoTime();
         Map<String, ObjectInfo> adapterFiles = inputs(bucket, job.adapter().prefix(), job.adapter().etags());
         Map<String, ObjectInfo> baseFiles = inputs(bucket, job.base().prefix(), job.base().etags());
-        Path scratch = scratch(job);
-        deleteQuietly(scratch);
+        Path jobDir = scratch(job);
+        deleteQuietly(jobDir);
         ensureScratchSpace(job, adapterFiles, baseFiles);
-        Path adapterDir = Files.createDirectories(scratch.resolve("adapter"));
-        Path baseDir = Files.createDirectories(scratch.resolve("base"));
-        Path outDir = scratch.resolve("out");
+        Path adapterDir = Files.createDirectories(jobDir.resolve("adapter"));
+        Path baseDir = Files.createDirectories(jobDir.resolve("base"));
+        Path outDir = jobDir.resolve("out");
         long before = s3.bytesRead();
         download(bucket, adapterFiles, adapterDir);
         download(bucket, baseFiles, baseDir);
@@ -356,7 +358,7 @@ public class MergeJobService {
         long baseBytes = base.values().stream().mapToLong(ObjectInfo::size).sum();
         int factor = options(job).outputDType().map(d -> Math.max(1, d.byteSize() / 2)).orElse(1);
         long needed = adapterBytes + baseBytes + factor * baseBytes + adapterBytes;
-        Path root = Files.createDirectories(config.worker().scratchDir());
+        Path root = scratch.root();
         long usable = Files.getFileStore(root).getUsableSpace() - config.worker().minFreeScratchBytes();
         Optional<Long> limit = config.worker().maxScratchBytes();
         long available = limit.map(l -> Math.min(l, usable)).orElse(usable);
@@ -470,7 +472,7 @@ public class MergeJobService {
     }
 
     private Path scratch(MergeRequested job) {
-        return config.worker().scratchDir().resolve(job.jobId());
+        return scratch.jobDir(job.jobId());
     }
 
     private static String contentType(String name) {

@@ -11,6 +11,8 @@ import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.io.IOException;
 import org.jboss.logging.Logger;
 import software.amazon.awssdk.services.s3.S3Client;
 
@@ -45,6 +47,27 @@ public class WorkerBeans {
         } else {
             LOG.warnf("memory bounds: %s; run the worker with explicit -Xmx and -XX:MaxDirectMemorySize (its images"
                     + " and launch scripts use -Xmx1g -XX:MaxDirectMemorySize=2g)", limits);
+        }
+    }
+
+    /**
+     * The worker's own scratch directory, claimed at startup after the leftovers of workers that are
+     * gone were removed ({@link ScratchSpace}).
+     */
+    @Produces
+    @Singleton
+    @Startup
+    ScratchSpace scratch(WorkerConfig config) throws IOException {
+        ScratchSpace scratch = ScratchSpace.open(config.worker().scratchDir());
+        LOG.infof("scratch directory %s (%d leftover(s) of workers that are gone removed)", scratch.dir(),
+                scratch.removed().size());
+        return scratch;
+    }
+
+    /** Removes the scratch directory at exit — unless a merge abandoned by the shutdown grace still uses it. */
+    void closeScratch(@Disposes ScratchSpace scratch, MergeJobService jobs) throws IOException {
+        if (!jobs.busy()) {
+            scratch.close();
         }
     }
 

@@ -42,7 +42,12 @@ public interface WorkerConfig {
     }
 
     interface Worker {
-        /** Local scratch space for inputs and outputs of the running job; emptied after each job. */
+        /**
+         * Local scratch space for inputs and outputs of the running job. Each worker process works in
+         * its own {@code worker-<16 hex>/} below it, emptied after each job and removed at exit; at
+         * start a worker removes such directories of workers that are gone ({@link ScratchSpace}) and
+         * touches nothing else, so several workers may share one scratch directory.
+         */
         @WithDefault("${java.io.tmpdir}/mergeline-worker")
         Path scratchDir();
 

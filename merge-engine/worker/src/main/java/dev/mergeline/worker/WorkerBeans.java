@@ -5,6 +5,7 @@ import dev.mergeline.onnx.OnnxMergeKernel;
 import dev.mergeline.s3.S3Clients;
 import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.S3Settings;
+import dev.mergeline.s3.TransferSettings;
 import io.quarkus.runtime.Startup;
 import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
@@ -35,8 +36,9 @@ public class WorkerBeans {
 
     @Produces
     @ApplicationScoped
-    S3Objects s3Objects(S3Client client) {
-        return new S3Objects(client);
+    S3Objects s3Objects(S3Client client, WorkerConfig config) {
+        return new S3Objects(client, new TransferSettings(config.worker().s3PartSize().asLongValue(),
+                config.worker().s3Concurrency()));
     }
 
     /** Logs the JVM's memory bounds; warns when one is the JVM's default (see {@link JvmLimits}). */

@@ -1,5 +1,6 @@
 package dev.mergeline.worker;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.net.URI;
@@ -50,6 +51,22 @@ public interface WorkerConfig {
          */
         @WithDefault("${java.io.tmpdir}/mergeline-worker")
         Path scratchDir();
+
+        /**
+         * Bytes per ranged GET when downloading inputs and per part when uploading outputs (at least
+         * {@code 5M}, S3's smallest part; uploads use larger parts where a file would need more than
+         * S3's 10,000). Objects no larger than this move in one request.
+         */
+        @WithDefault("16M")
+        MemorySize s3PartSize();
+
+        /**
+         * Requests of one download or upload in flight at a time. {@code 1}: one GET per object and
+         * multipart parts one after another (with {@code s3-part-size=64M}, the worker's transfers
+         * before they became concurrent).
+         */
+        @WithDefault("8")
+        int s3Concurrency();
 
         /**
          * Static membership: the Kafka consumer's {@code group.instance.id}

@@ -38,10 +38,6 @@ public final class S3Objects {
         this.transfers = transfers;
     }
 
-    public TransferSettings transfers() {
-        return transfers;
-    }
-
     /** Bytes of object data received so far by this instance (GET bodies, ranged or not). */
     public long bytesRead() {
         return bytesRead.get();

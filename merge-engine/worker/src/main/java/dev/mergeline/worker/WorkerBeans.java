@@ -43,7 +43,14 @@ public class WorkerBeans {
 
     /** Logs the JVM's memory bounds; warns when one is the JVM's default (see {@link JvmLimits}). */
     void logMemoryBounds(@Observes StartupEvent event) {
-        JvmLimits limits = JvmLimits.current();
+        JvmLimits limits;
+        try {
+            limits = JvmLimits.current();
+        } catch (RuntimeException | LinkageError e) { // not a HotSpot JVM
+            LOG.warnf("cannot read the JVM's memory bounds (%s); run the worker with explicit -Xmx and"
+                    + " -XX:MaxDirectMemorySize", e);
+            return;
+        }
         if (limits.bounded()) {
             LOG.infof("memory bounds: %s", limits);
         } else {

@@ -18,6 +18,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
 
 /**
  * A fault-injecting HTTP proxy for tests (Vert.x): put it between a client and an HTTP service
@@ -31,6 +32,7 @@ import java.util.concurrent.atomic.AtomicLong;
  *     proxy.inject(0.2, Fault.HTTP_500, Fault.HTTP_503, Fault.RESET);   // 20 % of requests fail
  *     proxy.everyNth(3, Fault.HTTP_500, Fault.TRUNCATE);                  // every third request fails
  *     proxy.down();                                                       // every request fails
+ *     proxy.only("PUT", "[?&]partNumber=2(&|$)").down(Fault.HTTP_500);    // only uploads of part 2 fail
  *     proxy.heal();                                                       // none does
  * }
  * }</pre>
@@ -69,6 +71,18 @@ public final class FaultProxy implements AutoCloseable {
     }
 
     private volatile Setting setting = Setting.NONE;
+
+    /** Which requests faults may hit: {@code method} (null: any) and a regex found in the URI (null: any). */
+    private record Scope(String method, Pattern uri) {
+        static final Scope ALL = new Scope(null, null);
+
+        boolean covers(HttpServerRequest req) {
+            return (method == null || method.equalsIgnoreCase(req.method().name()))
+                    && (uri == null || uri.matcher(req.uri()).find());
+        }
+    }
+
+    private volatile Scope scope = Scope.ALL;
 
     private FaultProxy(Vertx vertx, HttpServer server, HttpClient upstream) {
         this.vertx = vertx;
@@ -151,9 +165,21 @@ public final class FaultProxy implements AutoCloseable {
         return inject(1.0, faults);
     }
 
-    /** No more faults: everything passes through. */
+    /**
+     * From now on, faults hit only requests with this HTTP {@code method} (null: any) whose URI — path
+     * and query, as sent — contains a match of {@code uriRegex} (null: any); other requests pass
+     * through and do not count for {@link #everyNth}. Combine with a fault setting:
+     * {@code only("PUT", "[?&]partNumber=2(&|$)").down(Fault.HTTP_500)}. {@link #heal()} lifts it.
+     */
+    public FaultProxy only(String method, String uriRegex) {
+        scope = new Scope(method, uriRegex == null ? null : Pattern.compile(uriRegex));
+        return this;
+    }
+
+    /** No more faults, and no {@link #only} scope: everything passes through. */
     public FaultProxy heal() {
         setting = Setting.NONE;
+        scope = Scope.ALL;
         return this;
     }
 
@@ -187,7 +213,11 @@ public final class FaultProxy implements AutoCloseable {
         return "FaultProxy[" + endpoint() + ", rate=" + s.rate() + ", every " + s.nth() + ", faults=" + s.faults() + "]";
     }
 
-    private Fault pick(HttpMethod method) {
+    private Fault pick(HttpServerRequest req) {
+        if (!scope.covers(req)) {
+            return null;
+        }
+        HttpMethod method = req.method();
         Setting s = setting;
         Fault f;
         if (s.nth() > 0) {
@@ -213,7 +243,7 @@ public final class FaultProxy implements AutoCloseable {
     private void handle(HttpServerRequest req) {
         req.pause();
         requests.incrementAndGet();
-        Fault fault = pick(req.method());
+        Fault fault = pick(req);
         if (fault == null) {
             forward(req, false);
             return;

@@ -134,6 +134,21 @@ class FaultProxyTest {
         assertEquals(r503 + 2, proxy.faults(Fault.HTTP_503));
     }
 
+    @Test
+    void onlyRequestsInScopeFailAndOnlyTheyCountTowardsEveryNth() throws Exception {
+        proxy.only("PUT", "[?&]partNumber=2(&|$)").everyNth(1, Fault.HTTP_500);
+        StringBuilder statuses = new StringBuilder();
+        for (String query : new String[] {"partNumber=1", "partNumber=2", "uploadId=x&partNumber=2", "partNumber=22"}) {
+            statuses.append(send(HttpRequest.newBuilder(uri("/bucket/key?" + query))
+                    .PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[10])).build()).statusCode()).append(' ');
+        }
+        statuses.append(send(HttpRequest.newBuilder(uri("/bucket/key?partNumber=2")).GET().build()).statusCode());
+        assertEquals("200 500 500 200 200", statuses.toString());
+        proxy.heal();
+        assertEquals(200, send(HttpRequest.newBuilder(uri("/bucket/key?partNumber=2"))
+                .PUT(HttpRequest.BodyPublishers.ofByteArray(new byte[10])).build()).statusCode());
+    }
+
     private static URI uri(String path) {
         return URI.create(proxy.endpoint() + path);
     }

@@ -1,51 +1,51 @@
 package dev.mergeline.s3;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.ResponseBytes;
-import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkClientException;
-import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
-import software.amazon.awssdk.services.s3.model.CompleteMultipartUploadRequest;
-import software.amazon.awssdk.services.s3.model.CompletedMultipartUpload;
-import software.amazon.awssdk.services.s3.model.CompletedPart;
-import software.amazon.awssdk.services.s3.model.CreateMultipartUploadResponse;
-import software.amazon.awssdk.services.s3.model.GetObjectRequest;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.S3Object;
 import software.amazon.awssdk.services.s3.paginators.ListObjectsV2Iterable;
 
 /**
  * The S3 operations Mergeline needs, with byte accounting and one error type that says whether a
- * retry can help. The SDK itself retries transient failures with backoff first.
+ * retry can help. The SDK itself retries transient failures with backoff first. Large objects move in
+ * concurrent parts ({@link TransferSettings}).
  */
 public final class S3Objects {
-    /** Part size of multipart uploads. */
-    static final long PART_BYTES = 64L << 20;
-    /** Attempts per download whose response body breaks off (the request itself is retried by the SDK). */
-    static final int BODY_ATTEMPTS = 3;
-
     private final S3Client s3;
+    private final TransferSettings transfers;
     private final AtomicLong bytesRead = new AtomicLong();
+    private final AtomicLong bytesWritten = new AtomicLong();
 
+    /** With {@link TransferSettings#DEFAULTS}. */
     public S3Objects(S3Client s3) {
+        this(s3, TransferSettings.DEFAULTS);
+    }
+
+    /** @param transfers part size and concurrency of downloads and uploads */
+    public S3Objects(S3Client s3, TransferSettings transfers) {
         this.s3 = s3;
+        this.transfers = transfers;
     }
 
     /** Bytes of object data received so far by this instance (GET bodies, ranged or not). */
     public long bytesRead() {
         return bytesRead.get();
+    }
+
+    /** Bytes of object data uploaded so far by this instance (PUT bodies and completed parts). */
+    public long bytesWritten() {
+        return bytesWritten.get();
     }
 
     public List<ObjectInfo> list(String bucket, String prefix) throws StorageException {
@@ -100,82 +100,22 @@ public final class S3Objects {
     }
 
     /**
-     * Streams the object into {@code target} (via a temp file beside it, then renamed). The SDK
-     * retries failed requests, but not a response body that breaks off (connection reset, truncated
-     * body): such a download starts over, up to {@link #BODY_ATTEMPTS} times, before it fails as
-     * retriable. A failure to write the local file (a full disk) is not S3's: it fails at once,
-     * non-retriable, with the local {@link IOException} as cause.
+     * Downloads {@code object} into {@code target}: in ranged parts, concurrently, each resumed where
+     * its body broke off, all pinned to the object's ETag; see {@link RangedDownload}. The file appears
+     * under its name only when complete.
+     *
+     * @param object key, size and ETag as listed (null ETag: no consistency check)
+     * @throws ObjectChangedException when the object no longer has {@code object}'s ETag
+     * @throws StorageException otherwise; retriable when S3 failed, not when the local file could not be written
      */
-    public void download(String bucket, String key, Path target) throws StorageException {
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".part");
-        String what = "download s3://" + bucket + "/" + key;
-        for (int attempt = 1; ; attempt++) {
-            try (ResponseInputStream<GetObjectResponse> in = call(what,
-                    () -> s3.getObject(GetObjectRequest.builder().bucket(bucket).key(key).build()));
-                    OutputStream out = Files.newOutputStream(tmp)) {
-                long n = copyBody(in, out);
-                Long expected = in.response().contentLength();
-                if (expected != null && n != expected) {
-                    // A body cut short without an error from the HTTP stack: never pass it on as the object.
-                    throw new BodyReadException(new IOException("truncated body: " + n + " of " + expected + " bytes"));
-                }
-                break;
-            } catch (BodyReadException e) {
-                if (attempt >= BODY_ATTEMPTS) {
-                    throw new StorageException(what + " failed: the response body broke off " + attempt
-                            + " times (" + e.getCause().getMessage() + ")", true, e.getCause());
-                }
-                sleepBeforeRetry(what, attempt);
-            } catch (StorageException e) {
-                throw e;
-            } catch (IOException e) {
-                throw new StorageException("cannot write " + tmp + " (" + what + "): " + e.getMessage(), false, e);
-            }
-        }
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            throw new StorageException("cannot place " + target + ": " + e.getMessage(), false, e);
-        }
+    public void download(String bucket, ObjectInfo object, Path target) throws StorageException {
+        new RangedDownload(s3, transfers, bytesRead, bucket, object, target).run();
     }
 
-    /** Reading the response body failed (as opposed to writing the local copy). */
-    private static final class BodyReadException extends IOException {
-        BodyReadException(IOException cause) {
-            super(cause);
-        }
-    }
-
-    /** @return the bytes copied */
-    private long copyBody(InputStream in, OutputStream out) throws IOException {
-        byte[] buffer = new byte[1 << 16];
-        long total = 0;
-        while (true) {
-            int n;
-            try {
-                n = in.read(buffer);
-            } catch (IOException | SdkClientException e) {
-                throw new BodyReadException(e instanceof IOException io ? io : new IOException(e.getMessage(), e));
-            }
-            if (n < 0) {
-                return total;
-            }
-            bytesRead.addAndGet(n);
-            total += n;
-            out.write(buffer, 0, n);
-        }
-    }
-
-    private static void sleepBeforeRetry(String what, int attempt) throws StorageException {
-        try {
-            Thread.sleep(200L << (attempt - 1));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new StorageException(what + " interrupted", true, e);
-        }
-    }
-
-    /** Uploads a file; multipart above {@link #PART_BYTES}. Returns the ETag. */
+    /**
+     * Uploads a file and returns its ETag: one PUT up to {@link TransferSettings#partBytes()}, a
+     * concurrent multipart upload above that, aborted on failure; see {@link MultipartUpload}.
+     */
     public String upload(Path file, String bucket, String key, String contentType) throws StorageException {
         long size;
         try {
@@ -183,40 +123,13 @@ public final class S3Objects {
         } catch (IOException e) {
             throw new StorageException("cannot read " + file + ": " + e.getMessage(), false, e);
         }
-        if (size <= PART_BYTES) {
-            return call("put s3://" + bucket + "/" + key, () -> unquote(s3.putObject(
+        if (size <= transfers.partBytes()) {
+            String etag = call("put s3://" + bucket + "/" + key, () -> unquote(s3.putObject(
                     b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromFile(file)).eTag()));
+            bytesWritten.addAndGet(size);
+            return etag;
         }
-        CreateMultipartUploadResponse mpu = call("start upload s3://" + bucket + "/" + key,
-                () -> s3.createMultipartUpload(b -> b.bucket(bucket).key(key).contentType(contentType)));
-        try {
-            List<CompletedPart> parts = new ArrayList<>();
-            try (var channel = java.nio.channels.FileChannel.open(file)) {
-                int number = 1;
-                for (long off = 0; off < size; off += PART_BYTES, number++) {
-                    long len = Math.min(PART_BYTES, size - off);
-                    var mapped = channel.map(java.nio.channels.FileChannel.MapMode.READ_ONLY, off, len);
-                    int partNumber = number;
-                    String etag = call("upload part " + partNumber + " of s3://" + bucket + "/" + key,
-                            () -> s3.uploadPart(b -> b.bucket(bucket).key(key).uploadId(mpu.uploadId())
-                                    .partNumber(partNumber), RequestBody.fromByteBuffer(mapped)).eTag());
-                    parts.add(CompletedPart.builder().partNumber(partNumber).eTag(etag).build());
-                }
-            }
-            return call("complete upload s3://" + bucket + "/" + key, () -> unquote(s3.completeMultipartUpload(
-                    CompleteMultipartUploadRequest.builder().bucket(bucket).key(key).uploadId(mpu.uploadId())
-                            .multipartUpload(CompletedMultipartUpload.builder().parts(parts).build()).build()).eTag()));
-        } catch (IOException | RuntimeException e) {
-            try {
-                s3.abortMultipartUpload(b -> b.bucket(bucket).key(key).uploadId(mpu.uploadId()));
-            } catch (SdkException ignored) {
-                // the upload is unreferenced either way; lifecycle rules clean incomplete uploads
-            }
-            if (e instanceof StorageException se) {
-                throw se;
-            }
-            throw new StorageException("upload of " + file + " failed: " + e.getMessage(), false, e);
-        }
+        return new MultipartUpload(s3, transfers, bytesWritten).upload(file, size, bucket, key, contentType);
     }
 
     public void putBytes(byte[] data, String bucket, String key, String contentType) throws StorageException {
@@ -228,11 +141,11 @@ public final class S3Objects {
         call("delete s3://" + bucket + "/" + key, () -> s3.deleteObject(b -> b.bucket(bucket).key(key)));
     }
 
-    private interface Call<T> {
+    interface Call<T> {
         T run();
     }
 
-    private static <T> T call(String what, Call<T> call) throws StorageException {
+    static <T> T call(String what, Call<T> call) throws StorageException {
         try {
             return call.run();
         } catch (AwsServiceException e) {
@@ -243,6 +156,11 @@ public final class S3Objects {
         } catch (SdkClientException e) {
             throw new StorageException(what + " failed: " + e.getMessage(), true, e);
         }
+    }
+
+    /** The HTTP status S3 answered with, or 0 when the failure was not an answer from S3. */
+    static int status(StorageException e) {
+        return e.getCause() instanceof AwsServiceException a ? a.statusCode() : 0;
     }
 
     static String unquote(String etag) {

@@ -6,6 +6,8 @@ import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.output.Manifest;
 import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.OfflineMerger;
+import dev.mergeline.core.validation.Reason;
+import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
 import dev.mergeline.events.Counts;
 import dev.mergeline.events.EngineRef;
@@ -16,6 +18,7 @@ import dev.mergeline.events.MergedModelReady;
 import dev.mergeline.events.OutputFile;
 import dev.mergeline.events.OutputRef;
 import dev.mergeline.events.Problem;
+import dev.mergeline.s3.ObjectChangedException;
 import dev.mergeline.s3.ObjectInfo;
 import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.StorageException;
@@ -33,8 +36,10 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -73,6 +78,8 @@ public class MergeJobService {
     WorkerEvents events;
     @Inject
     MeterRegistry metrics;
+    @Inject
+    ScratchSpace scratch;
 
     /** The job being run is not finished and must be redelivered: its request stays uncommitted. */
     public static final class HandedBack extends RuntimeException {
@@ -255,7 +262,7 @@ public class MergeJobService {
         } finally {
             metrics.counter("mergeline.merges", "outcome", outcome).increment();
             metrics.timer("mergeline.merge.duration", "outcome", outcome)
-                    .record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    .record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
             deleteQuietly(scratch(job));
         }
     }
@@ -283,32 +290,54 @@ public class MergeJobService {
         long t0 = System.nanoTime();
         Map<String, ObjectInfo> adapterFiles = inputs(bucket, job.adapter().prefix(), job.adapter().etags());
         Map<String, ObjectInfo> baseFiles = inputs(bucket, job.base().prefix(), job.base().etags());
-        Path scratch = scratch(job);
-        deleteQuietly(scratch);
+        Path jobDir = scratch(job);
+        deleteQuietly(jobDir);
         ensureScratchSpace(job, adapterFiles, baseFiles);
-        Path adapterDir = Files.createDirectories(scratch.resolve("adapter"));
-        Path baseDir = Files.createDirectories(scratch.resolve("base"));
-        Path outDir = scratch.resolve("out");
-        long before = s3.bytesRead();
+        Path adapterDir = Files.createDirectories(jobDir.resolve("adapter"));
+        Path baseDir = Files.createDirectories(jobDir.resolve("base"));
+        Path outDir = jobDir.resolve("out");
+        long read = s3.bytesRead();
         download(bucket, adapterFiles, adapterDir);
         download(bucket, baseFiles, baseDir);
-        timings.put("downloadMs", (System.nanoTime() - t0) / 1_000_000);
+        read = s3.bytesRead() - read;
+        timings.put("downloadMs", phase("download", t0));
         testDelay(job, config.worker().testDelayAfterDownload(), "after download");
         long t1 = System.nanoTime();
         Manifest manifest = new OfflineMerger(kernel).merge(baseDir, adapterDir, outDir, options(job));
-        timings.put("mergeMs", (System.nanoTime() - t1) / 1_000_000);
+        timings.put("mergeMs", phase("merge", t1));
         checkAbort(job);
         long t2 = System.nanoTime();
+        long written = s3.bytesWritten();
         upload(job, bucket, outPrefix, outDir, manifest);
-        timings.put("uploadMs", (System.nanoTime() - t2) / 1_000_000);
+        written = s3.bytesWritten() - written;
+        timings.put("uploadMs", phase("upload", t2));
         timings.put("totalMs", (System.nanoTime() - t0) / 1_000_000);
-        metrics.counter("mergeline.merge.bytes.read").increment(s3.bytesRead() - before);
+        metrics.counter("mergeline.merge.bytes.read").increment(read);
+        metrics.counter("mergeline.merge.bytes.written").increment(written);
         // MANIFEST.json is written: the job is complete, so its ready event is sent even while stopping.
         events.ready(ready(job, bucket, outPrefix, manifest, timings, false));
         markAnswered(bucket, marker, job, requestId);
-        LOG.infof("job %s merged: %d merged, %d copied tensors; %s", job.jobId(), manifest.counts().merged(),
-                manifest.counts().copied(), timings);
+        LOG.infof("job %s merged: %d merged, %d copied tensors; S3 in %d ms (%s), merge %d ms, S3 out %d ms (%s),"
+                + " total %d ms", job.jobId(), manifest.counts().merged(), manifest.counts().copied(),
+                timings.get("downloadMs"), rate(read, timings.get("downloadMs")), timings.get("mergeMs"),
+                timings.get("uploadMs"), rate(written, timings.get("uploadMs")), timings.get("totalMs"));
         return "merged";
+    }
+
+    /**
+     * Records the time since {@code start} as phase {@code phase} of a merge (download = S3 in,
+     * merge, upload = S3 out: {@code mergeline_merge_phase_seconds{phase}}) and returns it in ms.
+     */
+    private long phase(String phase, long start) {
+        long nanos = System.nanoTime() - start;
+        metrics.timer("mergeline.merge.phase", "phase", phase).record(nanos, TimeUnit.NANOSECONDS);
+        return nanos / 1_000_000;
+    }
+
+    /** "1234.5 MiB, 310.2 MiB/s". */
+    private static String rate(long bytes, long millis) {
+        double mib = bytes / (double) (1L << 20);
+        return String.format(Locale.ROOT, "%.1f MiB, %.1f MiB/s", mib, millis == 0 ? 0 : mib * 1000 / millis);
     }
 
     /**
@@ -327,18 +356,27 @@ public class MergeJobService {
         for (Map.Entry<String, String> e : expectedEtags.entrySet()) {
             ObjectInfo o = found.get(e.getKey());
             if (o == null || !e.getValue().equals(o.etag())) {
-                throw new RejectedException(dev.mergeline.core.validation.Reason.mismatch(
-                        dev.mergeline.core.validation.ReasonCode.ADAPTER_FILES_MISSING, prefix + e.getKey(),
-                        "input changed since validation; upload again to start a new job", e.getValue(),
-                        o == null ? "absent" : o.etag()));
+                throw inputChanged(prefix + e.getKey(), e.getValue(), o == null ? "absent" : o.etag());
             }
         }
         return found;
     }
 
-    private void download(String bucket, Map<String, ObjectInfo> files, Path dir) throws StorageException {
+    private static RejectedException inputChanged(String key, String expectedEtag, String actualEtag) {
+        return new RejectedException(Reason.mismatch(ReasonCode.ADAPTER_FILES_MISSING, key,
+                "input changed since validation; upload again to start a new job", expectedEtag,
+                actualEtag == null ? "another ETag" : actualEtag));
+    }
+
+    /** Each file pinned to the ETag it was listed with: one replaced meanwhile rejects the job. */
+    private void download(String bucket, Map<String, ObjectInfo> files, Path dir)
+            throws StorageException, RejectedException {
         for (Map.Entry<String, ObjectInfo> e : files.entrySet()) {
-            s3.download(bucket, e.getValue().key(), dir.resolve(e.getKey()));
+            try {
+                s3.download(bucket, e.getValue(), dir.resolve(e.getKey()));
+            } catch (ObjectChangedException changed) {
+                throw inputChanged(changed.key(), changed.expectedEtag(), changed.actualEtag());
+            }
         }
     }
 
@@ -356,7 +394,7 @@ public class MergeJobService {
         long baseBytes = base.values().stream().mapToLong(ObjectInfo::size).sum();
         int factor = options(job).outputDType().map(d -> Math.max(1, d.byteSize() / 2)).orElse(1);
         long needed = adapterBytes + baseBytes + factor * baseBytes + adapterBytes;
-        Path root = Files.createDirectories(config.worker().scratchDir());
+        Path root = scratch.root();
         long usable = Files.getFileStore(root).getUsableSpace() - config.worker().minFreeScratchBytes();
         Optional<Long> limit = config.worker().maxScratchBytes();
         long available = limit.map(l -> Math.min(l, usable)).orElse(usable);
@@ -470,7 +508,7 @@ public class MergeJobService {
     }
 
     private Path scratch(MergeRequested job) {
-        return config.worker().scratchDir().resolve(job.jobId());
+        return scratch.jobDir(job.jobId());
     }
 
     private static String contentType(String name) {

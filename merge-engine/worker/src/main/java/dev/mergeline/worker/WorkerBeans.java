@@ -5,15 +5,22 @@ import dev.mergeline.onnx.OnnxMergeKernel;
 import dev.mergeline.s3.S3Clients;
 import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.S3Settings;
+import dev.mergeline.s3.TransferSettings;
 import io.quarkus.runtime.Startup;
+import io.quarkus.runtime.StartupEvent;
 import jakarta.enterprise.context.ApplicationScoped;
+import jakarta.enterprise.event.Observes;
 import jakarta.enterprise.inject.Disposes;
 import jakarta.enterprise.inject.Produces;
+import jakarta.inject.Singleton;
+import java.io.IOException;
+import org.jboss.logging.Logger;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /** Wires S3 and the ONNX Runtime kernel from configuration. */
 @ApplicationScoped
 public class WorkerBeans {
+    private static final Logger LOG = Logger.getLogger(WorkerBeans.class);
 
     @Produces
     @ApplicationScoped
@@ -29,8 +36,48 @@ public class WorkerBeans {
 
     @Produces
     @ApplicationScoped
-    S3Objects s3Objects(S3Client client) {
-        return new S3Objects(client);
+    S3Objects s3Objects(S3Client client, WorkerConfig config) {
+        return new S3Objects(client, new TransferSettings(config.worker().s3PartSize().asLongValue(),
+                config.worker().s3Concurrency()));
+    }
+
+    /** Logs the JVM's memory bounds; warns when one is the JVM's default (see {@link JvmLimits}). */
+    void logMemoryBounds(@Observes StartupEvent event) {
+        JvmLimits limits;
+        try {
+            limits = JvmLimits.current();
+        } catch (RuntimeException | LinkageError e) { // not a HotSpot JVM
+            LOG.warnf("cannot read the JVM's memory bounds (%s); run the worker with explicit -Xmx and"
+                    + " -XX:MaxDirectMemorySize", e);
+            return;
+        }
+        if (limits.bounded()) {
+            LOG.infof("memory bounds: %s", limits);
+        } else {
+            LOG.warnf("memory bounds: %s; run the worker with explicit -Xmx and -XX:MaxDirectMemorySize (its images"
+                    + " and launch scripts use -Xmx1g -XX:MaxDirectMemorySize=2g)", limits);
+        }
+    }
+
+    /**
+     * The worker's own scratch directory, claimed at startup after the leftovers of workers that are
+     * gone were removed ({@link ScratchSpace}).
+     */
+    @Produces
+    @Singleton
+    @Startup
+    ScratchSpace scratch(WorkerConfig config) throws IOException {
+        ScratchSpace scratch = ScratchSpace.open(config.worker().scratchDir());
+        LOG.infof("scratch directory %s (%d leftover(s) of workers that are gone removed)", scratch.dir(),
+                scratch.removed().size());
+        return scratch;
+    }
+
+    /** Removes the scratch directory at exit — unless a merge abandoned by the shutdown grace still uses it. */
+    void closeScratch(@Disposes ScratchSpace scratch, MergeJobService jobs) throws IOException {
+        if (!jobs.busy()) {
+            scratch.close();
+        }
     }
 
     /**

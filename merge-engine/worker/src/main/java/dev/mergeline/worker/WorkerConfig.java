@@ -1,5 +1,6 @@
 package dev.mergeline.worker;
 
+import io.quarkus.runtime.configuration.MemorySize;
 import io.smallrye.config.ConfigMapping;
 import io.smallrye.config.WithDefault;
 import java.net.URI;
@@ -42,9 +43,42 @@ public interface WorkerConfig {
     }
 
     interface Worker {
-        /** Local scratch space for inputs and outputs of the running job; emptied after each job. */
+        /**
+         * Local scratch space for inputs and outputs of the running job. Each worker process works in
+         * its own {@code worker-<16 hex>/} below it, emptied after each job and removed at exit; at
+         * start a worker removes such directories of workers that are gone ({@link ScratchSpace}) and
+         * touches nothing else, so several workers may share one scratch directory.
+         */
         @WithDefault("${java.io.tmpdir}/mergeline-worker")
         Path scratchDir();
+
+        /**
+         * Bytes per ranged GET when downloading inputs and per part when uploading outputs (at least
+         * {@code 5M}, S3's smallest part; uploads use larger parts where a file would need more than
+         * S3's 10,000). Objects no larger than this move in one request.
+         */
+        @WithDefault("16M")
+        MemorySize s3PartSize();
+
+        /**
+         * Requests of one download or upload in flight at a time. {@code 1}: one GET per object and
+         * multipart parts one after another (with {@code s3-part-size=64M}, the worker's transfers
+         * before they became concurrent).
+         */
+        @WithDefault("8")
+        int s3Concurrency();
+
+        /**
+         * Static membership: the Kafka consumer's {@code group.instance.id}
+         * ({@code mp.messaging.incoming.merge-requests.group.instance.id} is set from it). A restarted
+         * worker with the same id takes its partitions back without a rebalance, provided it returns
+         * within {@code session.timeout.ms}; a stopped one keeps them until then (a static member
+         * does not leave the group). Must be unique among running workers (a second process with the
+         * same id fences the first) and stable across restarts of one replica, e.g. a StatefulSet pod
+         * name. Not defaulted to the host name: workers on one host would fence each other. Empty:
+         * dynamic membership.
+         */
+        Optional<String> instanceId();
 
         /** Whole-job attempts when storage fails transiently, before merge.failed is emitted. */
         @WithDefault("3")

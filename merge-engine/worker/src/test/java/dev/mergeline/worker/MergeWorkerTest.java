@@ -14,11 +14,17 @@ import dev.mergeline.events.MergeFailed;
 import dev.mergeline.events.MergeRequested;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.smallrye.reactive.messaging.kafka.KafkaClientService;
+import jakarta.inject.Inject;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -38,6 +44,9 @@ import org.junit.jupiter.api.Test;
 @WithTestResource(KafkaTestResource.class)
 @WithTestResource(S3MockTestResource.class)
 class MergeWorkerTest {
+
+    @Inject
+    KafkaClientService kafka;
 
     @Test
     void requestForMissingInputsEndsInOneMergeFailedEvent() throws Exception {
@@ -63,6 +72,16 @@ class MergeWorkerTest {
         }
         given().get("/q/health/ready").then().statusCode(200);
         given().get("/q/metrics").then().statusCode(200).body(containsString("mergeline_merges_total"));
+    }
+
+    @Test
+    void theConsumerRebalancesCooperativelyAndIsADynamicMemberByDefault() throws Exception {
+        Map<String, ?> config = kafka.getConsumer("merge-requests").configuration();
+        assertEquals(CooperativeStickyAssignor.class.getName(), config.get("partition.assignment.strategy"));
+        assertFalse(config.containsKey("group.instance.id"), config.toString());
+        ConsumerGroupDescription group = WorkerGroup.awaitStable();
+        assertEquals(CooperativeStickyAssignor.COOPERATIVE_STICKY_ASSIGNOR_NAME, group.partitionAssignor());
+        group.members().forEach(m -> assertEquals(Optional.empty(), m.groupInstanceId(), m.toString()));
     }
 
     private static KafkaProducer<String, byte[]> producer() {

@@ -42,9 +42,7 @@ public class S3Producer {
 
     /** The configured limits; unset ones are core's defaults. */
     static InputLimits inputLimits(MergelineConfig.Limits configured) {
-        InputLimits defaults = InputLimits.defaults();
-        return new InputLimits(configured.maxAdapterBytes().orElse(defaults.maxAdapterBytes()),
-                configured.maxHeaderBytes().orElse(defaults.maxHeaderBytes()),
-                configured.maxTensorCount().orElse(defaults.maxTensorCount()));
+        return InputLimits.orDefaults(configured.maxAdapterBytes(), configured.maxHeaderBytes(),
+                configured.maxTensorCount());
     }
 }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.output.Manifest;
 import dev.mergeline.core.run.MergeOptions;
+import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.core.run.OfflineMerger;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
@@ -303,7 +304,7 @@ public class MergeJobService {
         timings.put("downloadMs", phase("download", t0));
         testDelay(job, config.worker().testDelayAfterDownload(), "after download");
         long t1 = System.nanoTime();
-        Manifest manifest = new OfflineMerger(kernel).merge(baseDir, adapterDir, outDir, options(job));
+        Manifest manifest = new OfflineMerger(kernel, limits()).merge(baseDir, adapterDir, outDir, options(job));
         timings.put("mergeMs", phase("merge", t1));
         checkAbort(job);
         long t2 = System.nanoTime();
@@ -526,4 +527,9 @@ public class MergeJobService {
         }
     }
 
+    /** The configured input limits; unset ones are core's defaults. */
+    private InputLimits limits() {
+        WorkerConfig.Limits l = config.limits();
+        return InputLimits.orDefaults(l.maxAdapterBytes(), l.maxHeaderBytes(), l.maxTensorCount());
+    }
 }

@@ -7,6 +7,8 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /** Configuration of the merge worker ({@code mergeline.*}; env vars {@code MERGELINE_*}). */
 @ConfigMapping(prefix = "mergeline")
@@ -19,6 +21,24 @@ public interface WorkerConfig {
     S3 s3();
 
     Worker worker();
+
+    Limits limits();
+
+    /**
+     * Limits on an adapter's inputs, the same properties (and defaults, {@code InputLimits}) as the
+     * validation functions': set them alike on both, or an adapter the functions accepted can fail
+     * here with {@code INPUT_TOO_LARGE} after its download. Checked before the downloaded files are read.
+     */
+    interface Limits {
+        /** Largest {@code adapter_model.safetensors}, in bytes ({@code MERGELINE_LIMITS_MAX_ADAPTER_BYTES}; default 16 GiB). */
+        OptionalLong maxAdapterBytes();
+
+        /** Largest safetensors header, in bytes ({@code MERGELINE_LIMITS_MAX_HEADER_BYTES}; default 100000000). */
+        OptionalLong maxHeaderBytes();
+
+        /** Most tensors in the adapter's header ({@code MERGELINE_LIMITS_MAX_TENSOR_COUNT}; default 131072). */
+        OptionalInt maxTensorCount();
+    }
 
     /** How to reach S3: AWS by default; LocalStack and the embedded S3 server set an endpoint. */
     interface S3 {

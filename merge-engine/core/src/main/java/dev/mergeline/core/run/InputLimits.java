@@ -6,6 +6,8 @@ import dev.mergeline.safetensors.HeaderLimits;
 import dev.mergeline.safetensors.SafetensorsException;
 import dev.mergeline.safetensors.SafetensorsHeader;
 import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.OptionalLong;
 
 /**
  * How large the inputs of one validation or merge may be, each limit enforced before the input it
@@ -58,6 +60,13 @@ public record InputLimits(long maxAdapterBytes, long maxHeaderBytes, int maxTens
 
     public static InputLimits defaults() {
         return DEFAULTS;
+    }
+
+    /** The limits that are set, and the defaults for those that are not (how configuration maps to them). */
+    public static InputLimits orDefaults(OptionalLong maxAdapterBytes, OptionalLong maxHeaderBytes,
+            OptionalInt maxTensorCount) {
+        return new InputLimits(maxAdapterBytes.orElse(DEFAULT_MAX_ADAPTER_BYTES),
+                maxHeaderBytes.orElse(DEFAULTS.maxHeaderBytes()), maxTensorCount.orElse(DEFAULT_MAX_TENSOR_COUNT));
     }
 
     /** What a reader accepts from the adapter's header. */

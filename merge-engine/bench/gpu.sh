@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mergeline GPU check (see merge-engine/bench/README.md, "GPU"): one command for a machine with an
 # NVIDIA GPU, CUDA 12 and cuDNN 9 libraries on the library path, Java 17, and Maven able to resolve
-# the build (online, or a warm ~/.m2 with --offline). About 5 minutes on an H200 with a warm cache.
+# the build (online, or a warm ~/.m2 with --offline). Sized for under 8 minutes; not yet timed on a GPU.
 #
 #   merge-engine/bench/gpu.sh [--size-gib 2] [--runs 3] [--work DIR] [--offline] [--block-mib 64]
 #

@@ -160,25 +160,10 @@ class FaultsTest {
             pool.shutdown();
         }
 
-        // Config first, then weights; then the config's notification once more, late.
         String configFirst = "order-config-first";
-        String prefixA = "adapters/" + configFirst + "/";
-        putText(prefixA + "merge.json", mergeJson(null));
-        String configA = putFile(prefixA, "adapter_config.json");
-        assertTrue(postTrigger(PipelineFixtures.notification(List.of(configA))).contains("\"incomplete\":[\"s3://"));
-        String weightsA = putFile(prefixA, "adapter_model.safetensors");
-        assertTrue(postTrigger(PipelineFixtures.notification(List.of(weightsA))).contains("\"requested\":[\"s3://"));
-        assertTrue(postTrigger(PipelineFixtures.notification(List.of(configA))).contains("\"requested\":[\"s3://"));
-
-        // Weights first, then config; then the weights' notification once more, late.
+        uploadInOrder(configFirst, "adapter_config.json", "adapter_model.safetensors");
         String weightsFirst = "order-weights-first";
-        String prefixB = "adapters/" + weightsFirst + "/";
-        putText(prefixB + "merge.json", mergeJson(null));
-        String weightsB = putFile(prefixB, "adapter_model.safetensors");
-        assertTrue(postTrigger(PipelineFixtures.notification(List.of(weightsB))).contains("\"incomplete\":[\"s3://"));
-        String configB = putFile(prefixB, "adapter_config.json");
-        assertTrue(postTrigger(PipelineFixtures.notification(List.of(configB))).contains("\"requested\":[\"s3://"));
-        assertTrue(postTrigger(PipelineFixtures.notification(List.of(weightsB))).contains("\"requested\":[\"s3://"));
+        uploadInOrder(weightsFirst, "adapter_model.safetensors", "adapter_config.json");
 
         for (String id : List.of(dup, configFirst, weightsFirst)) {
             outcomes.awaitReady(id, r -> true, LONG, w);
@@ -442,6 +427,20 @@ class FaultsTest {
                     RequestBody.fromFile(PipelineFixtures.fixture(CASE, "adapter").resolve(name)));
         }
         return prefix + name;
+    }
+
+    /**
+     * Uploads adapter {@code id}'s two files one at a time, notifying after each: the first alone is
+     * incomplete, the second completes it; then the first one's notification arrives once more, late.
+     */
+    private static void uploadInOrder(String id, String first, String second) throws IOException, InterruptedException {
+        String prefix = "adapters/" + id + "/";
+        putText(prefix + "merge.json", mergeJson(null));
+        String firstKey = putFile(prefix, first);
+        assertTrue(postTrigger(PipelineFixtures.notification(List.of(firstKey))).contains("\"incomplete\":[\"s3://"));
+        String secondKey = putFile(prefix, second);
+        assertTrue(postTrigger(PipelineFixtures.notification(List.of(secondKey))).contains("\"requested\":[\"s3://"));
+        assertTrue(postTrigger(PipelineFixtures.notification(List.of(firstKey))).contains("\"requested\":[\"s3://"));
     }
 
     private static String weightsKey(List<String> keys) {

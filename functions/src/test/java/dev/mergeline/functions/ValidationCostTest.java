@@ -5,14 +5,15 @@ import static org.hamcrest.Matchers.hasSize;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.devstack.KafkaTestResource;
 import dev.mergeline.devstack.S3MockTestResource;
 import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.MergeRequested;
+import dev.mergeline.safetensors.DType;
+import dev.mergeline.safetensors.SafetensorsHeader;
+import dev.mergeline.safetensors.TensorInfo;
 import io.quarkus.test.common.WithTestResource;
 import io.quarkus.test.junit.QuarkusTest;
 import java.io.IOException;
@@ -25,9 +26,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.Test;
@@ -51,23 +52,32 @@ class ValidationCostTest {
     private static final int LAYERS = 8;
     /** The most {@code r} validation accepts. */
     private static final int MAX_RANK = 65536;
+    private static final String MERGE_JSON = "{\"base\":\"" + BASE + "\"}";
 
     @Test
-    void validationReadsHeaderSizedBytesWhateverTheAdapterSize(@TempDir Path dir) throws Exception {
+    void validationReadsConfigsAndHeadersOnlyWhateverTheAdapterSize(@TempDir Path dir) throws Exception {
         Map<String, Long> sizes = Map.of("cost-10mb", 10_000_000L, "cost-1gb", 1_000_000_000L);
-        Map<String, Widened> adapters = new HashMap<>();
+        Map<String, Long> expected = new HashMap<>();
+        Map<String, Long> weightBytes = new HashMap<>();
         List<String> keys = new ArrayList<>();
         try (S3Client s3 = PipelineFixtures.s3()) {
             Path base = Files.createDirectories(dir.resolve("base"));
             grownBase(base);
             PipelineFixtures.upload(s3, base, "base-models/" + BASE + "/");
+            long baseBytes = Files.size(base.resolve("config.json"))
+                    + SafetensorsHeader.read(base.resolve("model.safetensors")).dataStart();
             for (Map.Entry<String, Long> size : sizes.entrySet()) {
                 Path adapter = Files.createDirectories(dir.resolve(size.getKey()));
-                adapters.put(size.getKey(), widenedAdapter(adapter, size.getValue()));
+                widenedAdapter(adapter, size.getValue());
+                Path weights = adapter.resolve("adapter_model.safetensors");
                 String prefix = "adapters/" + size.getKey() + "/";
                 keys.addAll(PipelineFixtures.upload(s3, adapter, prefix));
-                PipelineFixtures.put(s3, prefix + "merge.json", "{\"base\":\"" + BASE + "\"}");
-                Files.delete(adapter.resolve("adapter_model.safetensors"));
+                PipelineFixtures.put(s3, prefix + "merge.json", MERGE_JSON);
+                // What validation may read: the two configs, merge.json and the two safetensors headers.
+                expected.put(size.getKey(), baseBytes + MERGE_JSON.length()
+                        + Files.size(adapter.resolve("adapter_config.json")) + SafetensorsHeader.read(weights).dataStart());
+                weightBytes.put(size.getKey(), Files.size(weights));
+                Files.delete(weights);
             }
         }
         Map<String, Long> read = new HashMap<>();
@@ -85,38 +95,25 @@ class ValidationCostTest {
                 }
             }
         }
-        assertEquals(sizes.keySet(), read.keySet(), "both adapters were accepted");
-        Widened small = adapters.get("cost-10mb");
-        Widened large = adapters.get("cost-1gb");
         System.out.printf("validation read %d bytes for a %d-byte adapter and %d bytes for a %d-byte adapter%n",
-                read.get("cost-10mb"), small.weightBytes(), read.get("cost-1gb"), large.weightBytes());
-        assertTrue(large.weightBytes() >= 1_000_000_000L && small.weightBytes() >= 10_000_000L, adapters.toString());
-        assertTrue(read.get("cost-10mb") < 64 * 1024 && read.get("cost-1gb") < 64 * 1024, read.toString());
-        // Apart from the adapter's own header and config (whose digits grow with r), both validations read
-        // exactly the same bytes: base config and header, merge.json.
-        assertEquals(read.get("cost-10mb") - small.headerAndConfigBytes(), read.get("cost-1gb") - large.headerAndConfigBytes(),
-                "validation read more than headers and configs: " + read + " " + adapters);
+                read.get("cost-10mb"), weightBytes.get("cost-10mb"), read.get("cost-1gb"), weightBytes.get("cost-1gb"));
+        assertTrue(weightBytes.get("cost-1gb") >= 1_000_000_000L && weightBytes.get("cost-10mb") >= 10_000_000L,
+                weightBytes.toString());
+        // Exactly configs and headers, for both: the few hundred bytes between them are the longer
+        // digits of r, shapes and offsets in the larger adapter's own config and header.
+        assertEquals(expected, read, "bytes validation read per adapter");
     }
-
-    /** A generated adapter: the size of its weights file, and of its header plus {@code adapter_config.json}. */
-    private record Widened(long weightBytes, long headerAndConfigBytes) {}
 
     /** The fixture base with its layer 0 repeated {@value #LAYERS} times (zeros), and its config to match. */
     private static void grownBase(Path dir) throws IOException {
-        Map<String, ObjectNode> fixture = tensors(FIXTURE.resolve("base/model.safetensors"));
-        Map<String, ObjectNode> grown = new LinkedHashMap<>();
-        fixture.forEach((name, info) -> {
-            if (!name.contains(".layers.")) {
-                grown.put(name, info);
-            }
-        });
-        for (int layer = 0; layer < LAYERS; layer++) {
-            for (Map.Entry<String, ObjectNode> t : fixture.entrySet()) {
-                if (t.getKey().contains(".layers.0.")) {
-                    grown.put(t.getKey().replace(".layers.0.", ".layers." + layer + "."), t.getValue().deepCopy());
-                }
+        List<TensorInfo> fixture = SafetensorsHeader.read(FIXTURE.resolve("base/model.safetensors")).tensors();
+        List<Tensor> grown = new ArrayList<>();
+        for (TensorInfo t : fixture) {
+            if (!t.name().contains(".layers.")) {
+                grown.add(new Tensor(t.name(), t.dtype(), t.shape()));
             }
         }
+        grown.addAll(perLayer(fixture, TensorInfo::shape));
         writeZeros(dir.resolve("model.safetensors"), grown);
         ObjectNode config = (ObjectNode) JSON.readTree(FIXTURE.resolve("base/config.json").toFile());
         JSON.writeValue(dir.resolve("config.json").toFile(), config.put("num_hidden_layers", LAYERS));
@@ -126,69 +123,57 @@ class ValidationCostTest {
      * The fixture adapter for {@value #LAYERS} layers, with {@code r} raised so that its weights take at
      * least {@code targetBytes} (zeros).
      */
-    private static Widened widenedAdapter(Path dir, long targetBytes) throws IOException {
-        Map<String, ObjectNode> fixture = tensors(FIXTURE.resolve("adapter/adapter_model.safetensors"));
+    private static void widenedAdapter(Path dir, long targetBytes) throws IOException {
+        List<TensorInfo> fixture = SafetensorsHeader.read(FIXTURE.resolve("adapter/adapter_model.safetensors")).tensors();
         ObjectNode config = (ObjectNode) JSON.readTree(FIXTURE.resolve("adapter/adapter_config.json").toFile());
         int rank = config.get("r").asInt();
-        long bytesPerRank = 0; // every factor has one dimension of size r: A is [r, in], B is [out, r]
-        for (ObjectNode info : fixture.values()) {
-            bytesPerRank += elements(info) * 4 / rank;
+        long bytesPerRankAndLayer = 0; // every factor has one dimension of size r: A is [r, in], B is [out, r]
+        for (TensorInfo t : fixture) {
+            if (t.name().contains(".layers.0.")) {
+                assertEquals(DType.F32, t.dtype(), t.name());
+                bytesPerRankAndLayer += t.byteLength() / rank;
+            }
         }
-        bytesPerRank = bytesPerRank / 2 * LAYERS; // the fixture has 2 layers
-        long wide = (targetBytes + bytesPerRank - 1) / bytesPerRank;
+        long wide = (targetBytes + bytesPerRankAndLayer * LAYERS - 1) / (bytesPerRankAndLayer * LAYERS);
         assertTrue(wide <= MAX_RANK, "r = " + wide + " would be refused");
-        Map<String, ObjectNode> widened = new LinkedHashMap<>();
+        writeZeros(dir.resolve("adapter_model.safetensors"), perLayer(fixture, t -> {
+            List<Long> widened = new ArrayList<>(t.shape());
+            widened.set(t.name().contains("lora_A") ? 0 : 1, wide);
+            return widened;
+        }));
+        config.put("r", wide).put("lora_alpha", 2 * wide);
+        JSON.writeValue(dir.resolve("adapter_config.json").toFile(), config);
+    }
+
+    /** A tensor to write: name, dtype, shape. */
+    private record Tensor(String name, DType dtype, List<Long> shape) {}
+
+    /** The layer-0 tensors of {@code fixture}, repeated for layers 0 to {@value #LAYERS} − 1, shapes mapped. */
+    private static List<Tensor> perLayer(List<TensorInfo> fixture, Function<TensorInfo, List<Long>> shape) {
+        List<Tensor> out = new ArrayList<>();
         for (int layer = 0; layer < LAYERS; layer++) {
-            for (Map.Entry<String, ObjectNode> t : fixture.entrySet()) {
-                if (t.getKey().contains(".layers.0.")) {
-                    ObjectNode info = t.getValue().deepCopy();
-                    assertEquals("F32", info.get("dtype").asText(), t.getKey());
-                    ((ArrayNode) info.get("shape")).set(t.getKey().contains("lora_A") ? 0 : 1, wide);
-                    widened.put(t.getKey().replace(".layers.0.", ".layers." + layer + "."), info);
+            for (TensorInfo t : fixture) {
+                if (t.name().contains(".layers.0.")) {
+                    out.add(new Tensor(t.name().replace(".layers.0.", ".layers." + layer + "."), t.dtype(),
+                            shape.apply(t)));
                 }
             }
         }
-        Path weights = dir.resolve("adapter_model.safetensors");
-        long headerBytes = writeZeros(weights, widened);
-        config.put("r", wide).put("lora_alpha", 2 * wide);
-        JSON.writeValue(dir.resolve("adapter_config.json").toFile(), config);
-        return new Widened(Files.size(weights), headerBytes + Files.size(dir.resolve("adapter_config.json")));
+        return out;
     }
 
-    /** The tensors of a safetensors header, in file order, without {@code __metadata__}. */
-    private static Map<String, ObjectNode> tensors(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        long headerLength = ByteBuffer.wrap(bytes, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
-        JsonNode header = JSON.readTree(new String(bytes, 8, (int) headerLength, StandardCharsets.UTF_8));
-        Map<String, ObjectNode> tensors = new LinkedHashMap<>();
-        header.fields().forEachRemaining(t -> {
-            if (!t.getKey().equals("__metadata__")) {
-                tensors.put(t.getKey(), (ObjectNode) t.getValue());
-            }
-        });
-        return tensors;
-    }
-
-    private static long elements(ObjectNode info) {
-        long n = 1;
-        for (JsonNode d : info.get("shape")) {
-            n = Math.multiplyExact(n, d.asLong());
-        }
-        return n;
-    }
-
-    /**
-     * Writes a safetensors file of {@code tensors}, contiguous in order, every byte of data zero
-     * (sparse); returns the bytes before the data (length prefix and header).
-     */
-    private static long writeZeros(Path file, Map<String, ObjectNode> tensors) throws IOException {
+    /** Writes a safetensors file of {@code tensors}, contiguous in order, every byte of data zero (sparse). */
+    private static void writeZeros(Path file, List<Tensor> tensors) throws IOException {
         ObjectNode header = JSON.createObjectNode();
         long offset = 0;
-        for (Map.Entry<String, ObjectNode> t : tensors.entrySet()) {
-            long bytes = elements(t.getValue()) * (t.getValue().get("dtype").asText().equals("F32") ? 4 : 2);
-            ObjectNode info = t.getValue().deepCopy();
+        for (Tensor t : tensors) {
+            long bytes = t.dtype().byteSize();
+            for (long d : t.shape()) {
+                bytes = Math.multiplyExact(bytes, d);
+            }
+            ObjectNode info = header.putObject(t.name()).put("dtype", t.dtype().safetensorsName());
+            t.shape().forEach(info.putArray("shape")::add);
             info.putArray("data_offsets").add(offset).add(offset + bytes);
-            header.set(t.getKey(), info);
             offset += bytes;
         }
         byte[] json = JSON.writeValueAsBytes(header);
@@ -199,6 +184,5 @@ class ValidationCostTest {
             out.write(" ".repeat(padded - json.length).getBytes(StandardCharsets.US_ASCII));
             out.setLength(8L + padded + offset);
         }
-        return 8L + padded;
     }
 }

@@ -291,6 +291,14 @@ public class MergeJobService {
         long t0 = System.nanoTime();
         Map<String, ObjectInfo> adapterFiles = inputs(bucket, job.adapter().prefix(), job.adapter().etags());
         Map<String, ObjectInfo> baseFiles = inputs(bucket, job.base().prefix(), job.base().etags());
+        InputLimits limits = limits();
+        ObjectInfo weights = adapterFiles.get("adapter_model.safetensors");
+        if (weights != null) { // the same check validation made, before downloading: limits may differ
+            Optional<Reason> tooLarge = limits.checkAdapterBytes(weights.key(), weights.size());
+            if (tooLarge.isPresent()) {
+                throw new RejectedException(tooLarge.get());
+            }
+        }
         Path jobDir = scratch(job);
         deleteQuietly(jobDir);
         ensureScratchSpace(job, adapterFiles, baseFiles);
@@ -304,7 +312,7 @@ public class MergeJobService {
         timings.put("downloadMs", phase("download", t0));
         testDelay(job, config.worker().testDelayAfterDownload(), "after download");
         long t1 = System.nanoTime();
-        Manifest manifest = new OfflineMerger(kernel, limits()).merge(baseDir, adapterDir, outDir, options(job));
+        Manifest manifest = new OfflineMerger(kernel, limits).merge(baseDir, adapterDir, outDir, options(job));
         timings.put("mergeMs", phase("merge", t1));
         checkAbort(job);
         long t2 = System.nanoTime();

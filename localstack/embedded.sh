@@ -22,14 +22,15 @@ cp="$embedded_jar:$root/merge-engine/embedded/target/lib/*"
 
 log() { printf '%s\n' "$*" >&2; }
 
+# One reactor build of the three apps and the modules they need (-am): nothing is installed into or
+# read back from ~/.m2, so it works on a fresh clone and after `./mvnw verify` alike. -Pservice
+# builds the functions as a plain Quarkus app into functions/target-service (the Lambda build in
+# functions/target is left alone); the other modules have no such profile.
 build() {
-  if [[ ! -f "$embedded_jar" || ! -f "$worker_jar" ]]; then
+  if [[ ! -f "$embedded_jar" || ! -f "$worker_jar" || ! -f "$functions_jar" ]]; then
     log "• building Mergeline (first run; a few minutes)…"
-    (cd "$root" && ./mvnw -B -q install -DskipTests >&2)
-  fi
-  if [[ ! -f "$functions_jar" ]]; then
-    log "• building the functions app for service mode…"
-    (cd "$root" && ./mvnw -B -q -pl functions -Pservice package -DskipTests >&2)
+    (cd "$root" && ./mvnw -B -q -Pservice -DskipTests package \
+      -pl merge-engine/embedded,merge-engine/worker,functions -am >&2)
   fi
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mergeline GPU check (see merge-engine/bench/README.md, "GPU"): one command for a machine with an
+# Mergeline GPU check (see docs/gpu.md): one command for a machine with an
 # NVIDIA GPU, CUDA 12 and cuDNN 9 libraries on the library path, Java 17, and Maven able to resolve
 # the build (online, or a warm ~/.m2 with --offline). Sized for under 8 minutes; not yet timed on a GPU.
 #

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mergeline benchmark (see merge-engine/bench/README.md):
+# Mergeline benchmark (see docs/performance.md):
 #   merge-engine/bench/run.sh [--size-gib 2] [--runs 3] [--work DIR] [--no-peft] [--no-drop-caches]
 #                             [--idle-wait SECONDS]
 #

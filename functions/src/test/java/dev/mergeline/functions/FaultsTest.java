@@ -49,7 +49,7 @@ import software.amazon.awssdk.services.s3.model.S3Object;
 /**
  * Faults on real components: the functions (this Quarkus app, Funqy HTTP), a real Kafka broker,
  * S3Mock, and the packaged merge worker as child JVMs that the tests kill, stop and restart. Each
- * test proves one row of {@code functions/RELIABILITY.md}. Every adapter here has the same files, so
+ * test proves one row of {@code docs/reliability.md}. Every adapter here has the same files, so
  * the same job id; outputs and events are told apart by adapter id ({@code merged/<id>/<jobId>/}).
  *
  * <p>Workers never overlap (they share the consumer group {@code mergeline-worker}): a test that

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  * The S3 trigger with a {@link FaultProxy} between the function and S3Mock (real Kafka, real S3 API):
  * failing S3 requests are retried by the SDK and validation comes out as without faults; with S3
  * down the invocation fails (so that Lambda retries it) and nothing is published — in particular no
- * rejection, which would blame the adapter for the storage's fault. Rows of {@code functions/RELIABILITY.md}.
+ * rejection, which would blame the adapter for the storage's fault. Rows of docs/reliability.md.
  */
 @QuarkusTest
 @WithTestResource(value = KafkaTestResource.class, initArgs = @ResourceArg(name = "topics",

@@ -1,6 +1,6 @@
 package dev.mergeline.infra;
 
-/** Names fixed by the system contract (../shared/DESIGN.md) and the applications' configuration. */
+/** Names fixed by the system contract (docs/contract.md) and the applications' configuration. */
 public final class Contract {
     private Contract() {
     }

@@ -33,7 +33,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The real public adapter of {@code shared/corpus/bert-seqcls-lora} (bert-base-uncased, SEQ_CLS,
+ * The real public adapter of {@code merge-engine/fixtures/corpus/bert-seqcls-lora} (bert-base-uncased, SEQ_CLS,
  * r=8, α=32, query/value, modules_to_save classifier) merged onto a full-size base with
  * bert-base-uncased's names and shapes (values from the documented PRNG). PEFT's result for the same
  * base is pinned by {@code fixtures/cases/bert-base-corpus/expected}: sha256 of every tensor plus
@@ -62,7 +62,7 @@ class BertCorpusTest {
         Path out = tmp.resolve("merged");
         Manifest manifest;
         try (OnnxMergeKernel kernel = OnnxMergeKernel.create(false)) {
-            manifest = new OfflineMerger(kernel).merge(base, corpusAdapter(), out, MergeOptions.defaults());
+            manifest = new OfflineMerger(kernel).merge(base, PeftFixtures.corpusAdapter("bert-seqcls-lora"), out, MergeOptions.defaults());
         }
         assertEquals(new Manifest.Engine("mergeline", manifest.engine().version(), manifest.engine().mergeSemantics(),
                 "CPU"), manifest.engine());
@@ -151,18 +151,6 @@ class BertCorpusTest {
             writer.commit();
         }
         return dir;
-    }
-
-    /** shared/corpus/bert-seqcls-lora beside the repository (as laid out for sessions and CI). */
-    private static Path corpusAdapter() {
-        Path dir = Path.of("").toAbsolutePath();
-        for (; dir != null; dir = dir.getParent()) {
-            Path candidate = dir.resolve("shared/corpus/bert-seqcls-lora");
-            if (Files.isDirectory(candidate)) {
-                return candidate;
-            }
-        }
-        throw new IllegalStateException("shared/corpus/bert-seqcls-lora not found above " + Path.of("").toAbsolutePath());
     }
 
     private static String sha256(SafetensorsFile file, TensorInfo info) throws IOException {

@@ -22,7 +22,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The CLI contract of shared/DESIGN.md, run in-process with the production kernel (ONNX Runtime):
+ * The CLI contract of docs/contract.md, run in-process with the production kernel (ONNX Runtime):
  * merges equal PEFT's for every fixture case, reports are JSON, exit codes are 0/2/1, and a
  * rejection leaves no safetensors behind.
  */

@@ -72,7 +72,7 @@ class LocalStackFilesTest {
     /** Deployment switches: read by the compose file and the init scripts, not by the applications. */
     private static final Set<String> STACK_SWITCHES = Set.of("MERGELINE_KAFKA_INGRESS", "MERGELINE_WORKER_IMAGE");
 
-    /** The contract's topics (DESIGN.md, "Kafka topics and events"). */
+    /** The contract's topics (docs/contract.md, "Kafka topics and events"). */
     private static final List<String> CONTRACT_TOPICS =
             List.of("adapter-uploads", "merge-requests", "merged-model-ready", "merge-failures", "merge-progress");
 

@@ -2,7 +2,7 @@ package dev.mergeline.events;
 
 import java.util.List;
 
-/** Kafka topic names of the contract ({@code shared/DESIGN.md}). */
+/** Kafka topic names of the contract ({@code docs/contract.md}). */
 public final class Topics {
     /** Inbound: S3 event notifications, or adapter announcements ({@link InboundMessage}). */
     public static final String ADAPTER_UPLOADS = "adapter-uploads";

@@ -55,7 +55,7 @@ public final class MergeExecutor {
      * CLI passes JVM options through {@code MERGELINE_JAVA_OPTS}). Small blocks keep the kernel's
      * intermediates (several fp32 copies of a block) and the buffers in the CPU caches and its
      * scratch memory small; on two cores 2 MiB measured best of 1–64 MiB, and 64 MiB cost twice the
-     * CPU time (merge-engine/bench/README.md). A GPU kernel may want larger blocks.
+     * CPU time (docs/performance.md). A GPU kernel may want larger blocks.
      */
     public static final long DEFAULT_BLOCK_BYTES = Long.getLong("mergeline.blockBytes", 2L << 20);
 
@@ -70,7 +70,7 @@ public final class MergeExecutor {
 
     /**
      * With {@code -Dmergeline.profile=true}, one line per merge on stderr: busy and waiting time of
-     * each stage (see merge-engine/bench/README.md).
+     * each stage (see docs/performance.md).
      */
     static final boolean PROFILE = Boolean.getBoolean("mergeline.profile");
 

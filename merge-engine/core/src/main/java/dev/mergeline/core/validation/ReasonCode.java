@@ -1,7 +1,7 @@
 package dev.mergeline.core.validation;
 
 /**
- * Stable reason codes of the public contract ({@code shared/DESIGN.md}). Each rejection or merge
+ * Stable reason codes of the public contract ({@code docs/contract.md}). Each rejection or merge
  * failure carries one or more of these; the names never change once released.
  */
 public enum ReasonCode {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
 import java.nio.charset.StandardCharsets;
@@ -26,11 +27,8 @@ class AdapterConfigParserTest {
 
     @Test
     void realCorpusConfigParsesWithImplicitClassifierHeads() throws Exception {
-        Path corpus = Path.of("").toAbsolutePath();
-        while (!Files.isDirectory(corpus.resolve("shared/corpus"))) {
-            corpus = corpus.getParent();
-        }
-        AdapterConfig c = parser.parse(Files.readAllBytes(corpus.resolve("shared/corpus/bert-seqcls-lora/adapter_config.json")));
+        Path corpus = PeftFixtures.corpusAdapter("bert-seqcls-lora");
+        AdapterConfig c = parser.parse(Files.readAllBytes(corpus.resolve("adapter_config.json")));
         assertEquals(8, c.r());
         assertEquals(4.0f, c.scalingFor("bert.encoder.layer.0.attention.self.query"));
         assertTrue(c.targets("bert.encoder.layer.3.attention.self.value"));

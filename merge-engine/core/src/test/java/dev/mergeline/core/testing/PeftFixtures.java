@@ -52,6 +52,18 @@ public final class PeftFixtures {
         throw new IllegalStateException("merge-engine/fixtures/cases not found from " + Path.of("").toAbsolutePath());
     }
 
+    /**
+     * The vendored real-world adapters, {@code merge-engine/fixtures/corpus/<name>} (see that
+     * directory's README for their provenance).
+     */
+    public static Path corpusAdapter(String name) {
+        Path dir = casesDir().resolveSibling("corpus").resolve(name);
+        if (!Files.isDirectory(dir)) {
+            throw new IllegalStateException("corpus adapter " + name + " not found at " + dir);
+        }
+        return dir;
+    }
+
     /** Names of the cases that ship base, adapter and expected checkpoints (all but the corpus case). */
     public static List<String> checkpointCases() throws IOException {
         JsonNode index = JSON.readTree(casesDir().resolve("index.json").toFile());

@@ -13,9 +13,15 @@ import dev.mergeline.onnx.MergeGraphs.LowRankKey;
 import dev.mergeline.safetensors.DType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import dev.mergeline.core.merge.KernelProbe;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Logger;
 
@@ -40,8 +46,13 @@ import java.util.logging.Logger;
  * DoRA at most 3 fp32 ulps.
  *
  * <p>CUDA: {@link #create(boolean) create(true)} asks for the CUDA execution provider on device 0
- * with TF32 disabled (TF32 matmuls would keep only 10 mantissa bits of the delta) and probes it
- * by creating a session; on any failure it logs one line and runs on the CPU.
+ * with TF32 disabled (TF32 matmuls would keep only 10 mantissa bits of the delta) and with ONNX
+ * Runtime's CPU fallback disabled ({@value #DISABLE_CPU_FALLBACK}): a graph node the CUDA provider
+ * cannot run fails the session instead of running on the CPU unseen, so the provider this kernel
+ * reports is the one that ran every node. Before it is returned, every kernel passes
+ * {@link KernelProbe}: the real merge graphs on small blocks, compared with the reference kernel.
+ * A CUDA kernel that fails to load, to run or to agree is closed, the reason is logged once, and
+ * the CPU is used; a CPU kernel that fails the probe is an error.
  */
 public final class OnnxMergeKernel implements MergeKernel {
 
@@ -55,16 +66,42 @@ public final class OnnxMergeKernel implements MergeKernel {
      */
     static final String PROFILE_PROPERTY = "mergeline.ort.profile";
 
+    /** ONNX Runtime's session option that forbids placing nodes on the CPU behind another provider's back. */
+    static final String DISABLE_CPU_FALLBACK = "session.disable_cpu_ep_fallback";
+
+    /** Numbers the profile files of every session in this process (ONNX Runtime's names have 1 s resolution). */
+    private static final AtomicInteger PROFILED_SESSIONS = new AtomicInteger();
+
+    /** Makes the options of one session (each session owns its options, so each can profile to its own file). */
+    @FunctionalInterface
+    interface SessionSettings {
+        OrtSession.SessionOptions create(String profilePrefix) throws OrtException;
+    }
+
+    /**
+     * A provider to try: its name as reported, and how to build a kernel on it.
+     *
+     * @param <K> the kernel type
+     */
+    record Candidate<K extends MergeKernel>(String provider, KernelFactory<K> factory) {}
+
+    /** Builds a kernel; may fail with any exception or a linkage error (missing native libraries). */
+    @FunctionalInterface
+    interface KernelFactory<K extends MergeKernel> {
+        K create() throws Exception;
+    }
+
     private final OrtEnvironment env;
-    private final OrtSession.SessionOptions options;
+    private final SessionSettings settings;
     private final String provider;
     private final Map<Object, OrtSession> sessions = new ConcurrentHashMap<>();
+    private final List<OrtSession.SessionOptions> sessionOptions = new ArrayList<>();
     private final ScratchBuffers scratch = new ScratchBuffers();
     private volatile boolean closed;
 
-    private OnnxMergeKernel(OrtEnvironment env, OrtSession.SessionOptions options, String provider) {
+    private OnnxMergeKernel(OrtEnvironment env, SessionSettings settings, String provider) {
         this.env = env;
-        this.options = options;
+        this.settings = settings;
         this.provider = provider;
     }
 
@@ -79,50 +116,101 @@ public final class OnnxMergeKernel implements MergeKernel {
             throw new UnsupportedOperationException("ONNX kernel needs a little-endian platform");
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
-        if (preferCuda && !OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA)) {
+        List<Candidate<OnnxMergeKernel>> candidates = new ArrayList<>();
+        if (preferCuda && OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA)) {
+            candidates.add(new Candidate<>("CUDA", () -> new OnnxMergeKernel(env, OnnxMergeKernel::cudaOptions, "CUDA")));
+        } else if (preferCuda) {
             // The CPU build (the default jar) has no CUDA provider at all: nothing to try, nothing to warn about.
             LOG.fine("this ONNX Runtime build has no CUDA execution provider; using CPU");
-            preferCuda = false;
         }
-        if (preferCuda) {
-            OrtSession.SessionOptions cudaOptions = null;
+        candidates.add(new Candidate<>("CPU", () -> new OnnxMergeKernel(env, OnnxMergeKernel::cpuOptions, "CPU")));
+        return select(candidates, KernelProbe.standard(), LOG::warning);
+    }
+
+    /**
+     * Returns the first candidate whose kernel builds and passes {@code probe}; each one that does not
+     * is closed and its reason reported to {@code log} (one line). The last candidate must pass.
+     *
+     * @throws IllegalStateException if the last candidate fails too
+     */
+    static <K extends MergeKernel> K select(List<Candidate<K>> candidates, KernelProbe probe, Consumer<String> log) {
+        for (int i = 0; i < candidates.size(); i++) {
+            Candidate<K> candidate = candidates.get(i);
+            boolean last = i == candidates.size() - 1;
+            K kernel = null;
+            Optional<String> problem;
             try {
-                cudaOptions = baseOptions();
-                try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(0)) {
-                    cuda.add("use_tf32", "0");
-                    cudaOptions.addCUDA(cuda);
-                }
-                // Appending the provider can succeed with no usable device; a session proves it.
-                env.createSession(MergeGraphs.convert(new ConvertKey(DType.F32, DType.F16)), cudaOptions).close();
-                return new OnnxMergeKernel(env, cudaOptions, "CUDA");
-            } catch (OrtException | RuntimeException | LinkageError e) {
-                if (cudaOptions != null) {
-                    cudaOptions.close();
-                }
-                LOG.warning("CUDA execution provider unavailable (" + oneLine(e) + "); using CPU");
+                kernel = candidate.factory().create();
+                problem = probe.check(kernel);
+            } catch (Exception | LinkageError e) {
+                problem = Optional.of(oneLine(e));
             }
+            if (problem.isEmpty()) {
+                return kernel;
+            }
+            closeQuietly(kernel);
+            String reason = candidate.provider() + " execution provider failed its start-up probe: " + oneLine(problem.get());
+            if (last) {
+                throw new IllegalStateException(reason);
+            }
+            log.accept(reason + "; using " + candidates.get(i + 1).provider());
         }
-        try {
-            return new OnnxMergeKernel(env, baseOptions(), "CPU");
-        } catch (OrtException e) {
-            throw new IllegalStateException("cannot configure ONNX Runtime: " + e.getMessage(), e);
+        throw new IllegalArgumentException("no candidate kernel");
+    }
+
+    private static OrtSession.SessionOptions cpuOptions(String profilePrefix) throws OrtException {
+        return baseOptions(profilePrefix);
+    }
+
+    private static OrtSession.SessionOptions cudaOptions(String profilePrefix) throws OrtException {
+        OrtSession.SessionOptions options = baseOptions(profilePrefix);
+        try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(0)) {
+            cuda.add("use_tf32", "0");
+            options.addCUDA(cuda);
+            options.addConfigEntry(DISABLE_CPU_FALLBACK, "1");
+            return options;
+        } catch (OrtException | RuntimeException | LinkageError e) {
+            options.close();
+            throw e;
         }
     }
 
-    private static OrtSession.SessionOptions baseOptions() throws OrtException {
+    private static OrtSession.SessionOptions baseOptions(String profilePrefix) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
             options.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setCPUArenaAllocator(true);
-            String profile = System.getProperty(PROFILE_PROPERTY, "");
-            if (!profile.isEmpty()) {
-                options.enableProfiling(profile);
+            if (profilePrefix != null) {
+                options.enableProfiling(profilePrefix);
             }
             return options;
         } catch (OrtException | RuntimeException e) {
             options.close();
             throw e;
+        }
+    }
+
+    /**
+     * The profile file prefix of the next session, {@code PREFIX-<pid>-<n>}, or null when profiling
+     * is off: unique per session, as ONNX Runtime only appends a timestamp of one-second resolution.
+     */
+    static String nextProfilePrefix() {
+        String prefix = System.getProperty(PROFILE_PROPERTY, "");
+        if (prefix.isEmpty()) {
+            return null;
+        }
+        return prefix + "-" + ProcessHandle.current().pid() + "-" + PROFILED_SESSIONS.incrementAndGet();
+    }
+
+    private static void closeQuietly(MergeKernel kernel) {
+        if (kernel == null) {
+            return;
+        }
+        try {
+            kernel.close();
+        } catch (Exception e) {
+            LOG.fine("closing a rejected kernel: " + e.getMessage());
         }
     }
 
@@ -189,12 +277,27 @@ public final class OnnxMergeKernel implements MergeKernel {
     OrtSession session(Object key, Supplier<byte[]> model) {
         ensureOpen();
         return sessions.computeIfAbsent(key, k -> {
+            OrtSession.SessionOptions options = null;
             try {
-                return env.createSession(model.get(), options);
-            } catch (OrtException e) {
-                throw new IllegalStateException("cannot create ONNX session for " + k + ": " + e.getMessage(), e);
+                options = settings.create(nextProfilePrefix());
+                OrtSession session = env.createSession(model.get(), options);
+                synchronized (sessionOptions) {
+                    sessionOptions.add(options);
+                }
+                return session;
+            } catch (OrtException | RuntimeException e) {
+                if (options != null) {
+                    options.close();
+                }
+                throw new IllegalStateException("cannot create ONNX session for " + k + " on " + provider + ": "
+                        + e.getMessage(), e);
             }
         });
+    }
+
+    /** How many sessions (one per graph) this kernel holds; package-private for tests. */
+    int sessionCount() {
+        return sessions.size();
     }
 
     /** Closes every session. Call once all merges on this kernel have returned. */
@@ -216,7 +319,10 @@ public final class OnnxMergeKernel implements MergeKernel {
             }
         }
         sessions.clear();
-        options.close();
+        synchronized (sessionOptions) {
+            sessionOptions.forEach(OrtSession.SessionOptions::close);
+            sessionOptions.clear();
+        }
         scratch.clear();
     }
 
@@ -242,7 +348,10 @@ public final class OnnxMergeKernel implements MergeKernel {
     }
 
     private static String oneLine(Throwable e) {
-        String message = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return oneLine(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());
+    }
+
+    private static String oneLine(String message) {
         return message.replaceAll("\\s+", " ").trim();
     }
 }

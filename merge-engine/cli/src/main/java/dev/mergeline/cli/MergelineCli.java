@@ -11,6 +11,7 @@ import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.OfflineMerger;
+import dev.mergeline.core.serving.ServingRules;
 import dev.mergeline.core.validation.RejectedException;
 import dev.mergeline.onnx.OnnxMergeKernel;
 import dev.mergeline.safetensors.DType;
@@ -69,6 +70,7 @@ public final class MergelineCli {
                     r.set("counts", json.valueToTree(plan.counts()));
                     r.put("tensors", plan.tensors().size());
                     r.set("notes", json.valueToTree(plan.notes()));
+                    r.set("serving", json.valueToTree(ServingRules.bundled().assess(plan)));
                     return report(out, r, OK);
                 }
                 Path dir = Path.of(cli.flags().get("out"));

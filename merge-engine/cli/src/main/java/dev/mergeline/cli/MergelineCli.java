@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
+import dev.mergeline.core.merge.VerificationFailedException;
 import dev.mergeline.core.output.Manifest;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.run.InputLimits;
@@ -86,6 +87,9 @@ public final class MergelineCli {
         } catch (CliArguments.UsageException e) {
             err.println("mergeline: " + e.getMessage());
             return report(out, failure("usage", e.getMessage()), FAILED);
+        } catch (VerificationFailedException e) {
+            err.println("mergeline: verification failed: " + e.getMessage());
+            return report(out, failure("VERIFICATION_FAILED", e.getMessage()), FAILED);
         } catch (Exception e) {
             err.println("mergeline: " + e);
             return report(out, failure(e.getClass().getSimpleName(), String.valueOf(e.getMessage())), FAILED);

@@ -77,8 +77,19 @@ public final class MergeExecutor {
     private final MergeKernel kernel;
     private final long blockBytes;
     private final Fp32Loader loader;
+    private final MergeVerification verification;
 
+    /** An executor whose verification uses a fixed seed (tests, tools). */
     public MergeExecutor(MergeKernel kernel, long blockBytes) {
+        this(kernel, blockBytes, new MergeVerification("mergeline"));
+    }
+
+    /**
+     * @param verification receives the check of every merged block (see {@link TensorProbe}); a
+     *     block that fails it ends the merge with {@link VerificationFailedException}
+     */
+    public MergeExecutor(MergeKernel kernel, long blockBytes, MergeVerification verification) {
+        this.verification = java.util.Objects.requireNonNull(verification, "verification");
         if (blockBytes < 1) {
             throw new IllegalArgumentException("blockBytes must be >= 1, got " + blockBytes);
         }
@@ -335,21 +346,30 @@ public final class MergeExecutor {
             right = transpose(b, cols, r); // Bᵀ [r, cols]
         }
         ByteBuffer magnitude = op.magnitude() == null ? null : loader.load(store.adapterTensor(op.magnitude()));
+        if (MergeVerification.allZero(b)) {
+            verification.zeroFactor(t.name(), op.loraB());
+        }
         // PEFT rounds a plain embedding delta to the weight's dtype before adding it; DoRA adds in fp32.
         LowRankBlock.DeltaRounding rounding = op.kind() == ModuleKind.EMBEDDING && magnitude == null
                 ? LowRankBlock.DeltaRounding.DELTA_FIRST : LowRankBlock.DeltaRounding.FUSED;
         // DoRA normalises per output feature: rows of a Linear weight, columns of Conv1D/Embedding weights.
         boolean perColumn = op.kind() != ModuleKind.LINEAR;
         DType baseType = s.source().info().dtype();
+        TensorProbe probe = verification.probe(t.name(), rows, cols, r, op.scale(), t.dtype(), left, right, magnitude,
+                perColumn);
         for (Block block : s.blocks()) {
             int row0 = block.first();
             int n = block.count();
             LowRankBlock.Dora dora = magnitude == null ? null
                     : new LowRankBlock.Dora(perColumn ? magnitude : slice(magnitude, row0 * 4L, n * 4), perColumn);
             ByteBuffer leftRows = slice(left, (long) row0 * r * 4, Math.multiplyExact(Math.multiplyExact(n, r), 4));
-            mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> kernel.lowRank(new LowRankBlock(
-                    in, baseType, t.dtype(), leftRows, right, n, cols, r, op.scale(), rounding, dora, out)));
+            mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> {
+                kernel.lowRank(new LowRankBlock(in, baseType, t.dtype(), leftRows, right, n, cols, r, op.scale(),
+                        rounding, dora, out));
+                probe.checkBlock(in, baseType, out, row0, n);
+            });
         }
+        verification.add(probe.result());
     }
 
     private void addBias(TensorStore store, Step s, BufferPool inputs, BufferPool outputs,
@@ -359,9 +379,13 @@ public final class MergeExecutor {
         ByteBuffer loraBias = loader.load(store.adapterTensor(op.loraBBias()));
         Block block = s.blocks().get(0);
         ByteBuffer one = ByteBuffer.allocateDirect(4).order(ByteOrder.LITTLE_ENDIAN).putFloat(0, 1.0f);
-        mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> kernel.lowRank(new LowRankBlock(
-                in, s.source().info().dtype(), s.tensor().dtype(), one, loraBias, 1, block.count(), 1, op.scale(),
-                LowRankBlock.DeltaRounding.FUSED, null, out)));
+        DType baseType = s.source().info().dtype();
+        mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> {
+            kernel.lowRank(new LowRankBlock(in, baseType, s.tensor().dtype(), one, loraBias, 1, block.count(), 1,
+                    op.scale(), LowRankBlock.DeltaRounding.FUSED, null, out));
+            verification.checkBias(s.tensor().name(), in, baseType, loraBias, op.scale(), out, s.tensor().dtype(),
+                    block.count());
+        });
     }
 
     /** What the compute stage does with one block: read {@code in}, fill {@code out}. */

@@ -3,6 +3,7 @@ package dev.mergeline.core.output;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.safetensors.WrittenFile;
+import dev.mergeline.core.merge.VerificationReport;
 import java.util.List;
 import java.util.Map;
 
@@ -18,6 +19,7 @@ import java.util.Map;
  * @param counts tensors merged, replaced, added and copied
  * @param notes decisions the merge made (untied embeddings, added heads, ...)
  * @param timingsMs wall time of each phase in milliseconds
+ * @param verification how every merged tensor was checked against the adapter (see docs/verification.md)
  */
 public record Manifest(
         int manifestVersion,
@@ -27,7 +29,8 @@ public record Manifest(
         Output output,
         MergePlan.Counts counts,
         List<String> notes,
-        Map<String, Long> timingsMs) {
+        Map<String, Long> timingsMs,
+        VerificationReport verification) {
 
     public static final String FILE_NAME = "MANIFEST.json";
 

@@ -11,8 +11,20 @@ import java.util.Optional;
  * @param outputDType cast floating-point weights to this dtype, or keep each tensor's own
  * @param maxShardBytes largest shard (tensor bytes) before a new shard starts; HF's default is 5 GB
  * @param blockBytes fp32 working-set bytes per row block
+ * @param verificationSeed seeds the probe vectors that verify every merged tensor (the pipeline
+ *     passes the job id); null: derived from the adapter's config
  */
-public record MergeOptions(Optional<DType> outputDType, long maxShardBytes, long blockBytes) {
+public record MergeOptions(Optional<DType> outputDType, long maxShardBytes, long blockBytes, String verificationSeed) {
+
+    public MergeOptions(Optional<DType> outputDType, long maxShardBytes, long blockBytes) {
+        this(outputDType, maxShardBytes, blockBytes, null);
+    }
+
+    /** These options with {@code seed} for the verification probes. */
+    public MergeOptions withVerificationSeed(String seed) {
+        return new MergeOptions(outputDType, maxShardBytes, blockBytes, seed);
+    }
+
     /** Hugging Face's default {@code max_shard_size} of 5 GB. */
     public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
 

@@ -6,6 +6,8 @@ import dev.mergeline.core.EngineInfo;
 import dev.mergeline.core.merge.AdapterScan;
 import dev.mergeline.core.merge.MergeExecutor;
 import dev.mergeline.core.merge.MergeKernel;
+import dev.mergeline.core.merge.MergeVerification;
+import dev.mergeline.core.merge.VerificationReport;
 import dev.mergeline.core.merge.TensorStore;
 import dev.mergeline.core.output.Hashes;
 import dev.mergeline.core.output.Manifest;
@@ -74,13 +76,17 @@ public final class OfflineMerger {
             long t1 = lap(timings, "validate", t0);
             OutputDirectory out = OutputDirectory.prepare(outDir);
             try {
-                List<WrittenFile> files = writeWeights(plan, in, out, options);
+                MergeVerification verification = new MergeVerification(options.verificationSeed() != null
+                        ? options.verificationSeed() : Hashes.sha256(plan.adapter().raw().toString()
+                                .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                List<WrittenFile> files = writeWeights(plan, in, out, options, verification);
                 long t2 = lap(timings, "merge", t1);
                 files.add(out.write("config.json", json.writeValueAsBytes(plan.outputConfig())));
                 files.addAll(copyAuxFiles(baseDir, adapterDir, out));
                 lap(timings, "write", t2);
                 timings.put("total", (System.nanoTime() - t0) / 1_000_000);
-                Manifest manifest = manifest(plan, in, baseDir, adapterDir, files, timings, options);
+                Manifest manifest = manifest(plan, in, baseDir, adapterDir, files, timings, options,
+                        verification.report());
                 out.write(Manifest.FILE_NAME, json.writeValueAsBytes(manifest));
                 return manifest;
             } catch (IOException | RejectedException | RuntimeException e) {
@@ -90,12 +96,13 @@ public final class OfflineMerger {
         }
     }
 
-    private List<WrittenFile> writeWeights(MergePlan plan, LocalInputs in, OutputDirectory out, MergeOptions options)
-            throws IOException, RejectedException {
+    private List<WrittenFile> writeWeights(MergePlan plan, LocalInputs in, OutputDirectory out, MergeOptions options,
+            MergeVerification verification) throws IOException, RejectedException {
         ShardLayout layout = ShardLayout.plan(plan.tensors().stream().map(PlannedTensor::spec).toList(),
                 options.maxShardBytes());
         try (CheckpointWriter writer = new CheckpointWriter(out.path(), layout, Map.of())) {
-            new MergeExecutor(kernel, options.blockBytes()).execute(plan, new TensorStore(in.base(), in.adapter()), writer);
+            new MergeExecutor(kernel, options.blockBytes(), verification)
+                    .execute(plan, new TensorStore(in.base(), in.adapter()), writer);
             List<WrittenFile> files = writer.commit();
             out.adopt(files);
             return new ArrayList<>(files);
@@ -122,7 +129,7 @@ public final class OfflineMerger {
     }
 
     private Manifest manifest(MergePlan plan, LocalInputs in, Path baseDir, Path adapterDir, List<WrittenFile> files,
-            Map<String, Long> timings, MergeOptions options) throws IOException {
+            Map<String, Long> timings, MergeOptions options, VerificationReport verification) throws IOException {
         List<Manifest.FileEntry> baseFiles = new ArrayList<>();
         StringBuilder identity = new StringBuilder();
         Path config = baseDir.resolve(LocalInputs.BASE_CONFIG);
@@ -150,7 +157,15 @@ public final class OfflineMerger {
                         plan.adapter().raw()),
                 new Manifest.Output("safetensors", options.outputDType().orElse(dominant(plan)).torchName(), sharded,
                         files.stream().map(Manifest.FileEntry::of).toList()),
-                plan.counts(), plan.notes(), timings);
+                plan.counts(), notes(plan, verification), timings, verification);
+    }
+
+    private static List<String> notes(MergePlan plan, VerificationReport verification) {
+        List<String> notes = new ArrayList<>(plan.notes());
+        if (verification.unchangedNote() != null) {
+            notes.add(verification.unchangedNote());
+        }
+        return notes;
     }
 
     private static DType dominant(MergePlan plan) {

@@ -6,6 +6,7 @@ import dev.mergeline.core.EngineInfo;
 import dev.mergeline.core.merge.AdapterScan;
 import dev.mergeline.core.merge.MergeExecutor;
 import dev.mergeline.core.merge.MergeKernel;
+import dev.mergeline.core.merge.ProgressListener;
 import dev.mergeline.core.merge.TensorStore;
 import dev.mergeline.core.output.Hashes;
 import dev.mergeline.core.output.Manifest;
@@ -66,6 +67,15 @@ public final class OfflineMerger {
 
     public Manifest merge(Path baseDir, Path adapterDir, Path outDir, MergeOptions options)
             throws IOException, RejectedException {
+        return merge(baseDir, adapterDir, outDir, options, ProgressListener.NONE);
+    }
+
+    /**
+     * Merges {@code adapterDir} into {@code baseDir}'s checkpoint in {@code outDir}, telling
+     * {@code progress} how many output tensors and tensor bytes are written (see {@link ProgressListener}).
+     */
+    public Manifest merge(Path baseDir, Path adapterDir, Path outDir, MergeOptions options, ProgressListener progress)
+            throws IOException, RejectedException {
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         try (LocalInputs in = LocalInputs.open(baseDir, adapterDir, limits)) {
@@ -74,7 +84,7 @@ public final class OfflineMerger {
             long t1 = lap(timings, "validate", t0);
             OutputDirectory out = OutputDirectory.prepare(outDir);
             try {
-                List<WrittenFile> files = writeWeights(plan, in, out, options);
+                List<WrittenFile> files = writeWeights(plan, in, out, options, progress);
                 long t2 = lap(timings, "merge", t1);
                 files.add(out.write("config.json", json.writeValueAsBytes(plan.outputConfig())));
                 files.addAll(copyAuxFiles(baseDir, adapterDir, out));
@@ -90,12 +100,13 @@ public final class OfflineMerger {
         }
     }
 
-    private List<WrittenFile> writeWeights(MergePlan plan, LocalInputs in, OutputDirectory out, MergeOptions options)
-            throws IOException, RejectedException {
+    private List<WrittenFile> writeWeights(MergePlan plan, LocalInputs in, OutputDirectory out, MergeOptions options,
+            ProgressListener progress) throws IOException, RejectedException {
         ShardLayout layout = ShardLayout.plan(plan.tensors().stream().map(PlannedTensor::spec).toList(),
                 options.maxShardBytes());
         try (CheckpointWriter writer = new CheckpointWriter(out.path(), layout, Map.of())) {
-            new MergeExecutor(kernel, options.blockBytes()).execute(plan, new TensorStore(in.base(), in.adapter()), writer);
+            new MergeExecutor(kernel, options.blockBytes())
+                    .execute(plan, new TensorStore(in.base(), in.adapter()), writer, progress);
             List<WrittenFile> files = writer.commit();
             out.adopt(files);
             return new ArrayList<>(files);

@@ -33,7 +33,7 @@ import org.jboss.logging.Logger;
 @ApplicationScoped
 public class WorkerEvents {
     private static final Logger LOG = Logger.getLogger(WorkerEvents.class);
-    static final String SOURCE = "/mergeline/worker";
+    static final String SOURCE = "/mergeline/merge-worker";
     static final int SEND_ATTEMPTS = 5;
     /** Longer than the producer's default delivery.timeout.ms (120 s), which answers first. */
     private static final long ACK_TIMEOUT_SECONDS = 300;

@@ -49,10 +49,12 @@ final class JobProgress {
     }
 
     /**
-     * Starts a transfer phase of {@code bytesTotal} bytes (publishing its 0 % update) and returns
-     * what its transfers report each chunk's bytes to.
+     * Starts a transfer phase of {@code bytesTotal} bytes (publishing its 0 % update, also when a
+     * retried attempt starts the same phase again) and returns what its transfers report each chunk's
+     * bytes to.
      */
     synchronized LongConsumer transfer(Phase transferPhase, long bytesTotal) {
+        phase = null;
         report(transferPhase, 0, bytesTotal, null, null);
         return this::add;
     }

@@ -97,6 +97,16 @@ class JobProgressTest {
     }
 
     @Test
+    void aRetriedAttemptStartsItsPhaseAgainAtZeroAtOnce() {
+        progress.transfer(Phase.DOWNLOAD, 100).accept(40);
+        advance(10);
+        progress.transfer(Phase.DOWNLOAD, 100);
+        assertEquals(2, published.size());
+        assertEquals(0, published.get(1).bytesDone());
+        assertEquals(Phase.DOWNLOAD, published.get(1).phase());
+    }
+
+    @Test
     void bytesNeverExceedTheTotal() {
         LongConsumer download = progress.transfer(Phase.DOWNLOAD, 100);
         download.accept(150);

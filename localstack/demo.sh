@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # localstack/demo.sh — the README's first command: starts the embedded stack if needed, registers the
 # bundled tiny base model, uploads the bundled adapter through the S3 API, waits for
-# merged-model-ready, prints it, verifies the merged files' hashes and exits 0. Safe to run again.
+# merged-model-ready (printing the job's merge-progress events as they arrive), prints it, verifies
+# the merged files' hashes and exits 0. Safe to run again.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$root/localstack/embedded.sh" up

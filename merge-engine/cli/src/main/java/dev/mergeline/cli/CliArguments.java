@@ -15,7 +15,8 @@ import java.util.Set;
 record CliArguments(String command, Map<String, String> flags) {
 
     static final Map<String, Set<String>> ACCEPTED = Map.of(
-            "merge", Set.of("base", "adapter", "out", "dtype", "shard-size", "kernel", "max-adapter-size", "max-tensors"),
+            "merge", Set.of("base", "adapter", "out", "dtype", "shard-size", "kernel", "max-adapter-size", "max-tensors",
+                    "progress"),
             "validate", Set.of("base", "adapter", "dtype", "max-adapter-size", "max-tensors"));
     static final Map<String, Set<String>> REQUIRED = Map.of(
             "merge", Set.of("base", "adapter", "out"),

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.merge.MergeKernel;
+import dev.mergeline.core.merge.ProgressListener;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
 import dev.mergeline.core.merge.VerificationFailedException;
 import dev.mergeline.core.output.Manifest;
@@ -23,7 +24,9 @@ import java.util.Optional;
 
 /**
  * {@code mergeline merge|validate}: prints one JSON report on stdout and exits 0 (merged/valid),
- * 2 (rejected: the report lists reasons) or 1 (any other failure).
+ * 2 (rejected: the report lists reasons) or 1 (any other failure). {@code merge} also draws a
+ * progress line on stderr ({@link TerminalProgress}) when {@code --progress} says so; stdout never
+ * carries anything but the report.
  */
 public final class MergelineCli {
     static final int OK = 0;
@@ -33,9 +36,11 @@ public final class MergelineCli {
     private static final String USAGE = """
             usage:
               mergeline merge    --base DIR --adapter DIR --out DIR [--dtype bf16|fp16|fp32] [--shard-size 5GB]
+                                 [--progress auto|always|never]
               mergeline validate --base DIR --adapter DIR [--dtype bf16|fp16|fp32]
             Limits (both commands): [--max-adapter-size 16GiB] [--max-tensors 131072]
-            Prints one JSON report on stdout. Exit status: 0 merged/valid, 2 rejected, 1 other failure.""";
+            Prints one JSON report on stdout. Exit status: 0 merged/valid, 2 rejected, 1 other failure.
+            merge shows a progress line on stderr when it is a terminal (auto), always, or never.""";
 
     private final ObjectMapper json = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
@@ -61,6 +66,8 @@ public final class MergelineCli {
         try {
             MergeOptions options = options(cli);
             InputLimits limits = limits(cli);
+            boolean showProgress = TerminalProgress.Mode.shows(cli.flags().get("progress"),
+                    System.getProperty("mergeline.progress"));
             try (MergeKernel kernel = kernel(cli)) {
                 OfflineMerger merger = new OfflineMerger(kernel, limits);
                 Path base = Path.of(cli.flags().get("base"));
@@ -75,7 +82,18 @@ public final class MergelineCli {
                     return report(out, r, OK);
                 }
                 Path dir = Path.of(cli.flags().get("out"));
-                Manifest manifest = merger.merge(base, adapter, dir, options);
+                TerminalProgress progress = showProgress ? new TerminalProgress(err, System::nanoTime) : null;
+                Manifest manifest;
+                boolean completed = false;
+                try {
+                    manifest = merger.merge(base, adapter, dir, options,
+                            progress == null ? ProgressListener.NONE : progress);
+                    completed = true;
+                } finally {
+                    if (progress != null) {
+                        progress.end(completed);
+                    }
+                }
                 ObjectNode r = json.createObjectNode().put("status", "merged").put("output", dir.toString());
                 r.set("manifest", json.valueToTree(manifest));
                 return report(out, r, OK);

@@ -3,6 +3,7 @@ package dev.mergeline.embedded;
 import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventData;
+import dev.mergeline.events.MergeProgress;
 import dev.mergeline.events.MergedModelReady;
 import dev.mergeline.events.OutputFile;
 import java.io.IOException;
@@ -16,6 +17,7 @@ import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Locale;
 import java.util.Properties;
 import java.util.UUID;
 import java.util.stream.Stream;
@@ -34,14 +36,18 @@ import software.amazon.awssdk.services.s3.S3Client;
 /**
  * What {@code localstack/demo.sh} runs: registers the bundled base under {@code base-models/},
  * uploads the bundled adapter through the S3 API (which triggers the pipeline), waits for the
- * outcome on Kafka, prints the ready event, verifies every output file's size and SHA-256 against
- * the event, and prints a one-screen summary. Exit 0 verified, 2 rejected/failed, 1 error or timeout.
+ * outcome on Kafka while printing the job's progress events (one line each, on stderr), prints the
+ * ready event, verifies every output file's size and SHA-256 against the event, and prints a
+ * one-screen summary. Exit 0 verified, 2 rejected/failed, 1 error or timeout.
  */
 public final class DemoClient {
     private final String endpoint;
     private final String bootstrap;
     private final PrintStream out = System.out;
     private final PrintStream err = System.err;
+    private static final List<String> TOPICS = List.of("merged-model-ready", "merge-failures", "merge-progress");
+    /** Width of the waiting line that a progress line overwrites. */
+    private static final int TICKER_WIDTH = 48;
 
     DemoClient(String endpoint, String bootstrap) {
         this.endpoint = endpoint;
@@ -98,14 +104,14 @@ public final class DemoClient {
         p.put(ConsumerConfig.GROUP_ID_CONFIG, "mergeline-demo-" + UUID.randomUUID());
         p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
         KafkaConsumer<String, byte[]> c = new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
-        c.subscribe(List.of("merged-model-ready", "merge-failures"));
+        c.subscribe(TOPICS);
         return c;
     }
 
     /** Joins the group before uploading, so that the outcome cannot slip past a "latest" offset. */
     private static void awaitAssignment(KafkaConsumer<String, byte[]> consumer) {
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (consumer.assignment().size() < 2 && System.nanoTime() < deadline) {
+        while (consumer.assignment().size() < TOPICS.size() && System.nanoTime() < deadline) {
             consumer.poll(Duration.ofMillis(200));
         }
     }
@@ -125,6 +131,12 @@ public final class DemoClient {
         while (System.nanoTime() < deadline) {
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(250))) {
                 CloudEvent<? extends EventData> e = EventCodec.instance().decodeAny(r.value());
+                if (e.data() instanceof MergeProgress p) {
+                    if (adapterId.equals(p.adapter().id())) {
+                        err.println("\r" + String.format(Locale.ROOT, "%-" + TICKER_WIDTH + "s", progressLine(p)));
+                    }
+                    continue;
+                }
                 if (adapterId.equals(adapterIdOf(e.data()))) {
                     err.println();
                     return e;
@@ -138,6 +150,26 @@ public final class DemoClient {
         }
         err.println();
         return null;
+    }
+
+    /**
+     * One compact line per progress event: {@code • progress  merge     29.1 KiB / 52.3 KiB   55%
+     * 7/21 tensors  at 2.4 s}.
+     */
+    static String progressLine(MergeProgress p) {
+        int percent = p.bytesTotal() == 0 ? 100 : (int) (p.bytesDone() * 100 / p.bytesTotal());
+        return String.format(Locale.ROOT, "• progress  %-8s  %s / %s  %3d%%%s  at %.1f s", p.phase().wireName(),
+                size(p.bytesDone()), size(p.bytesTotal()), percent,
+                p.tensorsTotal() == null ? "" : "  " + p.tensorsDone() + "/" + p.tensorsTotal() + " tensors",
+                p.elapsedMs() / 1000.0);
+    }
+
+    /** KiB below a MiB, MiB below a GiB, GiB above, one decimal. */
+    private static String size(long bytes) {
+        double kib = bytes / 1024.0;
+        return kib < 1024 ? String.format(Locale.ROOT, "%.1f KiB", kib)
+                : kib < 1024 * 1024 ? String.format(Locale.ROOT, "%.1f MiB", kib / 1024)
+                : String.format(Locale.ROOT, "%.1f GiB", kib / 1024 / 1024);
     }
 
     private static String adapterIdOf(EventData data) {

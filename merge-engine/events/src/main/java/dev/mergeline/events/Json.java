@@ -20,8 +20,8 @@ import java.util.regex.Pattern;
 final class Json {
     /**
      * Nulls omitted; unknown properties ignored (forward compatible); strict types otherwise: no
-     * string-to-number coercion, no floats as integers, no null for primitives, no duplicate keys,
-     * nothing after the document.
+     * string-to-number coercion, no floats as integers, no numbers as enum constants, no null for
+     * primitives, no duplicate keys, nothing after the document.
      */
     static final ObjectMapper MAPPER = JsonMapper.builder()
             .serializationInclusion(JsonInclude.Include.NON_NULL)
@@ -29,6 +29,7 @@ final class Json {
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
             .disable(DeserializationFeature.ACCEPT_FLOAT_AS_INT)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(DeserializationFeature.FAIL_ON_NUMBERS_FOR_ENUMS)
             .disable(MapperFeature.ALLOW_COERCION_OF_SCALARS)
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .build();
@@ -145,6 +146,17 @@ final class Json {
         }
         if (java.util.List.class.isAssignableFrom(type)) {
             return "an array";
+        }
+        if (type.isEnum()) {
+            java.util.List<String> names = new java.util.ArrayList<>();
+            for (java.lang.reflect.Field f : type.getFields()) {
+                if (f.isEnumConstant()) {
+                    com.fasterxml.jackson.annotation.JsonProperty p =
+                            f.getAnnotation(com.fasterxml.jackson.annotation.JsonProperty.class);
+                    names.add(p != null ? p.value() : f.getName());
+                }
+            }
+            return "one of " + String.join(", ", names);
         }
         return "an object (" + type.getSimpleName() + ")";
     }

@@ -426,7 +426,7 @@ class EventCodecTest {
 
     @Test
     void createFillsIdTypeSubjectAndTime() {
-        MergeProgress p = new MergeProgress(EventFixtures.JOB_ID, 1, 2, 3, 4);
+        MergeProgress p = EventFixtures.event(EventFixtures.MERGE_PROGRESS, MergeProgress.class).data();
         CloudEvent<MergeProgress> e = CloudEvent.create("/mergeline/merge-worker", p);
         assertEquals(EventType.MERGE_PROGRESS.type(), e.type());
         assertEquals(EventFixtures.JOB_ID, e.subject());
@@ -439,7 +439,7 @@ class EventCodecTest {
 
     @Test
     void constructorRefusesMismatchedTypeAndData() {
-        MergeProgress p = new MergeProgress(EventFixtures.JOB_ID, 1, 2, 3, 4);
+        MergeProgress p = EventFixtures.event(EventFixtures.MERGE_PROGRESS, MergeProgress.class).data();
         assertThrows(EventFormatException.class, () -> new CloudEvent<>("id", "/s",
                 EventType.MERGE_FAILED.type(), "sub", Instant.now(), p));
         assertThrows(EventFormatException.class, () -> new CloudEvent<>("id", "/s",

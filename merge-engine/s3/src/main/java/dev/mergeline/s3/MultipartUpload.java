@@ -9,8 +9,8 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
 import software.amazon.awssdk.core.exception.SdkException;
 import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -28,12 +28,13 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
 final class MultipartUpload {
     private final S3Client s3;
     private final TransferSettings settings;
-    private final AtomicLong bytesWritten;
+    private final LongConsumer sent;
 
-    MultipartUpload(S3Client s3, TransferSettings settings, AtomicLong bytesWritten) {
+    /** @param sent told the bytes of each part S3 accepted, from the part threads, concurrently */
+    MultipartUpload(S3Client s3, TransferSettings settings, LongConsumer sent) {
         this.s3 = s3;
         this.settings = settings;
-        this.bytesWritten = bytesWritten;
+        this.sent = sent;
     }
 
     /** @return the object's ETag */
@@ -57,7 +58,7 @@ final class MultipartUpload {
                                             () -> new FileRegion(in, offset, length, stopped), length,
                                             "application/octet-stream")).eTag());
                     done[number - 1] = CompletedPart.builder().partNumber(number).eTag(etag).build();
-                    bytesWritten.addAndGet(length);
+                    sent.accept(length);
                 });
             }
             ConcurrentParts.run("upload of " + file + " to " + where, parts, settings.concurrency());

@@ -10,8 +10,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.LongConsumer;
 import software.amazon.awssdk.core.ResponseInputStream;
 import software.amazon.awssdk.core.exception.SdkClientException;
 import software.amazon.awssdk.services.s3.S3Client;
@@ -43,19 +43,20 @@ final class RangedDownload {
 
     private final S3Client s3;
     private final TransferSettings settings;
-    private final AtomicLong bytesRead;
+    private final LongConsumer received;
     private final String bucket;
     private final ObjectInfo object;
     private final Path target;
     private final Path tmp;
     private final String what;
 
-    RangedDownload(S3Client s3, TransferSettings settings, AtomicLong bytesRead, String bucket, ObjectInfo object,
+    /** @param received told the bytes of each chunk written to the file, from the part threads, concurrently */
+    RangedDownload(S3Client s3, TransferSettings settings, LongConsumer received, String bucket, ObjectInfo object,
             Path target) {
         this.target = target;
         this.s3 = s3;
         this.settings = settings;
-        this.bytesRead = bytesRead;
+        this.received = received;
         this.bucket = bucket;
         this.object = object;
         this.tmp = target.resolveSibling("." + target.getFileName() + ".part");
@@ -195,11 +196,11 @@ final class RangedDownload {
             if (n < 0) {
                 return position;
             }
-            bytesRead.addAndGet(n);
             ByteBuffer chunk = ByteBuffer.wrap(buffer, 0, n);
             while (chunk.hasRemaining()) {
                 position += out.write(chunk, position);
             }
+            received.accept(n);
         }
         return position;
     }

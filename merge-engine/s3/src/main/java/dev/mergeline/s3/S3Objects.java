@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongConsumer;
 import software.amazon.awssdk.awscore.exception.AwsServiceException;
 import software.amazon.awssdk.core.ResponseBytes;
 import software.amazon.awssdk.core.exception.SdkClientException;
@@ -26,6 +27,7 @@ public final class S3Objects {
     private final TransferSettings transfers;
     private final AtomicLong bytesRead = new AtomicLong();
     private final AtomicLong bytesWritten = new AtomicLong();
+    private static final LongConsumer NO_PROGRESS = n -> { };
 
     /** With {@link TransferSettings#DEFAULTS}. */
     public S3Objects(S3Client s3) {
@@ -109,7 +111,20 @@ public final class S3Objects {
      * @throws StorageException otherwise; retriable when S3 failed, not when the local file could not be written
      */
     public void download(String bucket, ObjectInfo object, Path target) throws StorageException {
-        new RangedDownload(s3, transfers, bytesRead, bucket, object, target).run();
+        download(bucket, object, target, NO_PROGRESS);
+    }
+
+    /**
+     * {@link #download(String, ObjectInfo, Path)}, telling {@code progress} the bytes of every chunk
+     * written to the file as it arrives (called from the part threads, concurrently; a part that
+     * resumes does not count its bytes twice, so the sum never exceeds the object's size).
+     */
+    public void download(String bucket, ObjectInfo object, Path target, LongConsumer progress)
+            throws StorageException {
+        new RangedDownload(s3, transfers, n -> {
+            bytesRead.addAndGet(n);
+            progress.accept(n);
+        }, bucket, object, target).run();
     }
 
     /**
@@ -117,6 +132,15 @@ public final class S3Objects {
      * concurrent multipart upload above that, aborted on failure; see {@link MultipartUpload}.
      */
     public String upload(Path file, String bucket, String key, String contentType) throws StorageException {
+        return upload(file, bucket, key, contentType, NO_PROGRESS);
+    }
+
+    /**
+     * {@link #upload(Path, String, String, String)}, telling {@code progress} the bytes of each part
+     * (or of the single PUT) once S3 has accepted it; called from the part threads, concurrently.
+     */
+    public String upload(Path file, String bucket, String key, String contentType, LongConsumer progress)
+            throws StorageException {
         long size;
         try {
             size = Files.size(file);
@@ -127,9 +151,13 @@ public final class S3Objects {
             String etag = call("put s3://" + bucket + "/" + key, () -> unquote(s3.putObject(
                     b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromFile(file)).eTag()));
             bytesWritten.addAndGet(size);
+            progress.accept(size);
             return etag;
         }
-        return new MultipartUpload(s3, transfers, bytesWritten).upload(file, size, bucket, key, contentType);
+        return new MultipartUpload(s3, transfers, n -> {
+            bytesWritten.addAndGet(n);
+            progress.accept(n);
+        }).upload(file, size, bucket, key, contentType);
     }
 
     public void putBytes(byte[] data, String bucket, String key, String contentType) throws StorageException {

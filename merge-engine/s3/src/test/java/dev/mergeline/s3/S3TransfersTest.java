@@ -94,6 +94,35 @@ class S3TransfersTest {
     }
 
     @Test
+    void transfersReportEveryByteOnceAsItMoves() throws Exception {
+        Path file = randomFile("progress.bin", 23 * MIB + 12345, 9);
+        S3Objects s3 = new S3Objects(direct, PARALLEL);
+        java.util.concurrent.atomic.AtomicLong sent = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger sends = new java.util.concurrent.atomic.AtomicInteger();
+        s3.upload(file, BUCKET, "t/progress.bin", "application/octet-stream", n -> {
+            sent.addAndGet(n);
+            sends.incrementAndGet();
+        });
+        assertEquals(Files.size(file), sent.get());
+        assertEquals(5, sends.get(), "one report per part");
+
+        java.util.concurrent.atomic.AtomicLong received = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicInteger chunks = new java.util.concurrent.atomic.AtomicInteger();
+        s3.download(BUCKET, s3.head(BUCKET, "t/progress.bin").orElseThrow(), dir.resolve("progress.copy"), n -> {
+            received.addAndGet(n);
+            chunks.incrementAndGet();
+        });
+        assertEquals(Files.size(file), received.get());
+        assertTrue(chunks.get() > 5, "reported as chunks arrive, not per part: " + chunks.get());
+
+        long small = 1000;
+        Path one = randomFile("one.bin", small, 10);
+        java.util.concurrent.atomic.AtomicLong put = new java.util.concurrent.atomic.AtomicLong();
+        s3.upload(one, BUCKET, "t/one.bin", "application/octet-stream", put::addAndGet);
+        assertEquals(small, put.get());
+    }
+
+    @Test
     void rangedDownloadAndMultipartUploadSurviveFaults() throws Exception {
         Path file = randomFile("flaky.bin", 41 * MIB, 4);
         new S3Objects(direct, PARALLEL).upload(file, BUCKET, "t/flaky.bin", "application/octet-stream");

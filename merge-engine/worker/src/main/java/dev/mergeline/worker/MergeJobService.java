@@ -14,6 +14,7 @@ import dev.mergeline.events.Counts;
 import dev.mergeline.events.EngineRef;
 import dev.mergeline.events.FailureCode;
 import dev.mergeline.events.MergeFailed;
+import dev.mergeline.events.MergeProgress.Phase;
 import dev.mergeline.events.MergeRequested;
 import dev.mergeline.events.MergedModelReady;
 import dev.mergeline.events.OutputFile;
@@ -41,6 +42,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.jboss.logging.Logger;
@@ -68,6 +70,8 @@ public class MergeJobService {
     /** Marker folder beside the job prefixes of one adapter: {@code merged/<id>/.requests/<jobId>/}. */
     static final String REQUESTS_FOLDER = ".requests/";
     private static final Pattern SAFE_NAME = Pattern.compile("[A-Za-z0-9._-]{1,128}");
+    /** How long a job's outcome waits for its progress events to reach the broker (best effort). */
+    private static final Duration PROGRESS_FLUSH = Duration.ofSeconds(5);
 
     @Inject
     WorkerConfig config;
@@ -203,11 +207,13 @@ public class MergeJobService {
         String outcome = "failed";
         int attempts = 0;
         long backoff = config.worker().retryBackoff().toMillis();
+        JobProgress progress = new JobProgress(job.jobId(), job.adapter(), config.worker().progressInterval(),
+                System::nanoTime, events::progress);
         try {
             while (true) {
                 attempts++;
                 try {
-                    outcome = attempt(job, requestId);
+                    outcome = attempt(job, requestId, progress);
                     return;
                 } catch (HandedBack e) {
                     throw e; // not an outcome: see the outer catch
@@ -269,7 +275,8 @@ public class MergeJobService {
     }
 
     /** @return "merged", "reemitted" or "duplicate" */
-    private String attempt(MergeRequested job, String requestId) throws IOException, RejectedException {
+    private String attempt(MergeRequested job, String requestId, JobProgress progress)
+            throws IOException, RejectedException {
         String bucket = config.bucket();
         String outPrefix = OutputRef.prefixFor(job.adapter().location(), job.jobId());
         String marker = markerKey(job, requestId);
@@ -306,23 +313,29 @@ public class MergeJobService {
         Path baseDir = Files.createDirectories(jobDir.resolve("base"));
         Path outDir = jobDir.resolve("out");
         long read = s3.bytesRead();
-        download(bucket, adapterFiles, adapterDir);
-        download(bucket, baseFiles, baseDir);
+        LongConsumer downloaded = progress.transfer(Phase.DOWNLOAD, Stream.of(adapterFiles, baseFiles)
+                .flatMap(m -> m.values().stream()).mapToLong(ObjectInfo::size).sum());
+        download(bucket, adapterFiles, adapterDir, downloaded);
+        download(bucket, baseFiles, baseDir, downloaded);
+        progress.complete();
         read = s3.bytesRead() - read;
         timings.put("downloadMs", phase("download", t0));
         testDelay(job, config.worker().testDelayAfterDownload(), "after download");
         long t1 = System.nanoTime();
-        Manifest manifest = new OfflineMerger(kernel, limits).merge(baseDir, adapterDir, outDir, options(job));
+        Manifest manifest = new OfflineMerger(kernel, limits).merge(baseDir, adapterDir, outDir, options(job),
+                progress.merge());
+        progress.complete();
         timings.put("mergeMs", phase("merge", t1));
         checkAbort(job);
         long t2 = System.nanoTime();
         long written = s3.bytesWritten();
-        upload(job, bucket, outPrefix, outDir, manifest);
+        upload(job, bucket, outPrefix, outDir, manifest, progress);
         written = s3.bytesWritten() - written;
         timings.put("uploadMs", phase("upload", t2));
         timings.put("totalMs", (System.nanoTime() - t0) / 1_000_000);
         metrics.counter("mergeline.merge.bytes.read").increment(read);
         metrics.counter("mergeline.merge.bytes.written").increment(written);
+        events.awaitProgress(PROGRESS_FLUSH); // progress first: consumers see it before the outcome
         // MANIFEST.json is written: the job is complete, so its ready event is sent even while stopping.
         events.ready(ready(job, bucket, outPrefix, manifest, timings, false));
         markAnswered(bucket, marker, job, requestId);
@@ -378,11 +391,11 @@ public class MergeJobService {
     }
 
     /** Each file pinned to the ETag it was listed with: one replaced meanwhile rejects the job. */
-    private void download(String bucket, Map<String, ObjectInfo> files, Path dir)
+    private void download(String bucket, Map<String, ObjectInfo> files, Path dir, LongConsumer progress)
             throws StorageException, RejectedException {
         for (Map.Entry<String, ObjectInfo> e : files.entrySet()) {
             try {
-                s3.download(bucket, e.getValue(), dir.resolve(e.getKey()));
+                s3.download(bucket, e.getValue(), dir.resolve(e.getKey()), progress);
             } catch (ObjectChangedException changed) {
                 throw inputChanged(changed.key(), changed.expectedEtag(), changed.actualEtag());
             }
@@ -477,14 +490,21 @@ public class MergeJobService {
     }
 
     /** Every file but the manifest, then the manifest: its presence in S3 means complete. */
-    private void upload(MergeRequested job, String bucket, String prefix, Path outDir, Manifest manifest)
-            throws StorageException {
+    private void upload(MergeRequested job, String bucket, String prefix, Path outDir, Manifest manifest,
+            JobProgress progress) throws IOException {
+        long total = Files.size(outDir.resolve(Manifest.FILE_NAME));
         for (Manifest.FileEntry f : manifest.output().files()) {
-            s3.upload(outDir.resolve(f.name()), bucket, prefix + f.name(), contentType(f.name()));
+            total += Files.size(outDir.resolve(f.name()));
+        }
+        LongConsumer uploaded = progress.transfer(Phase.UPLOAD, total);
+        for (Manifest.FileEntry f : manifest.output().files()) {
+            s3.upload(outDir.resolve(f.name()), bucket, prefix + f.name(), contentType(f.name()), uploaded);
         }
         testDelay(job, config.worker().testDelayBeforeManifest(), "before MANIFEST.json");
         checkAbort(job);
-        s3.upload(outDir.resolve(Manifest.FILE_NAME), bucket, prefix + Manifest.FILE_NAME, "application/json");
+        s3.upload(outDir.resolve(Manifest.FILE_NAME), bucket, prefix + Manifest.FILE_NAME, "application/json",
+                uploaded);
+        progress.complete();
     }
 
     private static MergedModelReady ready(MergeRequested job, String bucket, String prefix, Manifest manifest,

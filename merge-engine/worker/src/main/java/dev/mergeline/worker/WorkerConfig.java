@@ -108,6 +108,13 @@ public interface WorkerConfig {
         @WithDefault("2s")
         Duration retryBackoff();
 
+        /**
+         * Least time between two {@code merge.progress} events of a job within one phase; every phase
+         * also publishes one event when it starts and one when it ends, whatever this says.
+         */
+        @WithDefault("2s")
+        Duration progressInterval();
+
         /** Use the CUDA execution provider when the gpu build finds a GPU. */
         @WithDefault("true")
         boolean preferCuda();

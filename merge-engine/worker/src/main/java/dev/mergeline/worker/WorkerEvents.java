@@ -4,12 +4,14 @@ import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventData;
 import dev.mergeline.events.MergeFailed;
+import dev.mergeline.events.MergeProgress;
 import dev.mergeline.events.MergedModelReady;
 import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
+import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
@@ -25,11 +27,13 @@ import org.jboss.logging.Logger;
  * that still fails is repeated with backoff — the same event, same CloudEvent id — up to
  * {@value #SEND_ATTEMPTS} times. After that the request fails without being acknowledged: it stays
  * uncommitted, the channel reports the failure (health DOWN) and the job is redelivered after a restart.
+ * Progress events are the exception: sent without waiting, dropped (and logged) when they cannot be
+ * sent, never failing a job.
  */
 @ApplicationScoped
 public class WorkerEvents {
     private static final Logger LOG = Logger.getLogger(WorkerEvents.class);
-    static final String SOURCE = "/mergeline/worker";
+    static final String SOURCE = "/mergeline/merge-worker";
     static final int SEND_ATTEMPTS = 5;
     /** Longer than the producer's default delivery.timeout.ms (120 s), which answers first. */
     private static final long ACK_TIMEOUT_SECONDS = 300;
@@ -41,6 +45,43 @@ public class WorkerEvents {
     @Inject
     @Channel("merge-failures")
     Emitter<byte[]> failures;
+
+    @Inject
+    @Channel("merge-progress")
+    Emitter<byte[]> progress;
+
+    /** The acknowledgement of the last progress event sent; progress events are acknowledged in order. */
+    private volatile CompletableFuture<Void> lastProgress = CompletableFuture.completedFuture(null);
+
+    /** Sends a progress event without waiting for it; a failure is logged, never thrown. */
+    public void progress(MergeProgress data) {
+        CompletableFuture<Void> acked = new CompletableFuture<>();
+        acked.whenComplete((ok, failure) -> {
+            if (failure != null) {
+                LOG.debugf("progress event of job %s not delivered: %s", data.jobId(), failure);
+            }
+        });
+        try {
+            progress.send(message(data.jobId(), EventCodec.instance().encode(CloudEvent.create(SOURCE, data)), acked));
+            lastProgress = acked;
+        } catch (RuntimeException e) {
+            LOG.debugf("progress event of job %s dropped: %s", data.jobId(), e);
+        }
+    }
+
+    /**
+     * Waits up to {@code timeout} until the progress events sent so far are acknowledged, so that a
+     * job's progress reaches the broker before its outcome; gives up quietly.
+     */
+    public void awaitProgress(Duration timeout) {
+        try {
+            lastProgress.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.debugf("progress events not acknowledged: %s", e);
+        }
+    }
 
     public void ready(MergedModelReady data) {
         sendAndWait(ready, data.jobId(), data);

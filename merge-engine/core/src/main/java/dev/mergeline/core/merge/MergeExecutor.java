@@ -100,6 +100,16 @@ public final class MergeExecutor {
 
     /** Writes every planned tensor, in plan order, into {@code writer}; the caller commits. */
     public void execute(MergePlan plan, TensorStore store, CheckpointWriter writer) throws IOException, RejectedException {
+        execute(plan, store, writer, ProgressListener.NONE);
+    }
+
+    /**
+     * Writes every planned tensor, in plan order, into {@code writer}, telling {@code progress} about
+     * each block and tensor written; the caller commits.
+     */
+    public void execute(MergePlan plan, TensorStore store, CheckpointWriter writer, ProgressListener progress)
+            throws IOException, RejectedException {
+        WriteProgress written = WriteProgress.of(plan, progress);
         List<Step> steps = new ArrayList<>();
         for (PlannedTensor t : plan.tensors()) {
             steps.add(step(store, t));
@@ -124,7 +134,7 @@ public final class MergeExecutor {
         Pipeline.Stage writing = pipeline.stage("write");
         try {
             pipeline.start("mergeline-read", () -> read(steps, inputs, readQueue, reading));
-            pipeline.start("mergeline-write", () -> write(writer, writeQueue, outputs, writing));
+            pipeline.start("mergeline-write", () -> write(writer, writeQueue, outputs, writing, written));
             try {
                 computing.begin();
                 compute(steps, store, inputs, outputs, readQueue, writeQueue, computing);
@@ -441,8 +451,8 @@ public final class MergeExecutor {
         }
     }
 
-    private static void write(CheckpointWriter writer, BlockingQueue<Task> queue, BufferPool outputs, Pipeline.Stage p)
-            throws IOException, InterruptedException {
+    private static void write(CheckpointWriter writer, BlockingQueue<Task> queue, BufferPool outputs, Pipeline.Stage p,
+            WriteProgress progress) throws IOException, InterruptedException {
         TensorSink sink = null;
         p.begin();
         try {
@@ -452,7 +462,10 @@ public final class MergeExecutor {
                     case OPEN -> sink = writer.next(task.tensor());
                     case WRITE -> {
                         try {
-                            sink.write(task.block().view());
+                            ByteBuffer block = task.block().view();
+                            int bytes = block.remaining();
+                            sink.write(block);
+                            progress.bytes(bytes);
                         } finally {
                             outputs.release(task.block());
                         }
@@ -460,10 +473,12 @@ public final class MergeExecutor {
                     case COPY -> {
                         TensorStore.Located src = task.source();
                         sink.copyFrom(src.file().channel(), src.position(), src.info().byteLength());
+                        progress.bytes(src.info().byteLength());
                     }
                     case CLOSE -> {
                         sink.close();
                         sink = null;
+                        progress.tensor();
                     }
                     case END -> {
                         p.end();
@@ -478,6 +493,46 @@ public final class MergeExecutor {
                     outputs.release(t.block());
                 }
             }
+        }
+    }
+
+    /** Counts what the write stage has written and tells the listener; used by one thread at a time. */
+    private static final class WriteProgress {
+        private final ProgressListener listener;
+        private final int tensorsTotal;
+        private final long bytesTotal;
+        private int tensorsDone;
+        private long bytesDone;
+
+        private WriteProgress(ProgressListener listener, int tensorsTotal, long bytesTotal) {
+            this.listener = listener;
+            this.tensorsTotal = tensorsTotal;
+            this.bytesTotal = bytesTotal;
+        }
+
+        /** Tells {@code listener} that nothing of {@code plan} is written yet. */
+        static WriteProgress of(MergePlan plan, ProgressListener listener) {
+            long bytes = 0;
+            for (PlannedTensor t : plan.tensors()) {
+                bytes += t.spec().byteLength();
+            }
+            WriteProgress p = new WriteProgress(listener, plan.tensors().size(), bytes);
+            p.tell();
+            return p;
+        }
+
+        void bytes(long written) {
+            bytesDone += written;
+            tell();
+        }
+
+        void tensor() {
+            tensorsDone++;
+            tell();
+        }
+
+        private void tell() {
+            listener.progress(tensorsDone, tensorsTotal, bytesDone, bytesTotal);
         }
     }
 

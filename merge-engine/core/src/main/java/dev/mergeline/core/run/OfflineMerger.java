@@ -7,6 +7,7 @@ import dev.mergeline.core.merge.AdapterScan;
 import dev.mergeline.core.merge.MergeExecutor;
 import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.merge.MergeVerification;
+import dev.mergeline.core.merge.ProgressListener;
 import dev.mergeline.core.merge.VerificationReport;
 import dev.mergeline.core.merge.TensorStore;
 import dev.mergeline.core.output.Hashes;
@@ -68,6 +69,15 @@ public final class OfflineMerger {
 
     public Manifest merge(Path baseDir, Path adapterDir, Path outDir, MergeOptions options)
             throws IOException, RejectedException {
+        return merge(baseDir, adapterDir, outDir, options, ProgressListener.NONE);
+    }
+
+    /**
+     * Merges {@code adapterDir} into {@code baseDir}'s checkpoint in {@code outDir}, telling
+     * {@code progress} how many output tensors and tensor bytes are written (see {@link ProgressListener}).
+     */
+    public Manifest merge(Path baseDir, Path adapterDir, Path outDir, MergeOptions options, ProgressListener progress)
+            throws IOException, RejectedException {
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         try (LocalInputs in = LocalInputs.open(baseDir, adapterDir, limits)) {
@@ -79,7 +89,7 @@ public final class OfflineMerger {
                 MergeVerification verification = new MergeVerification(options.verificationSeed() != null
                         ? options.verificationSeed() : Hashes.sha256(plan.adapter().raw().toString()
                                 .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-                List<WrittenFile> files = writeWeights(plan, in, out, options, verification);
+                List<WrittenFile> files = writeWeights(plan, in, out, options, verification, progress);
                 long t2 = lap(timings, "merge", t1);
                 files.add(out.write("config.json", json.writeValueAsBytes(plan.outputConfig())));
                 files.addAll(copyAuxFiles(baseDir, adapterDir, out));
@@ -97,12 +107,12 @@ public final class OfflineMerger {
     }
 
     private List<WrittenFile> writeWeights(MergePlan plan, LocalInputs in, OutputDirectory out, MergeOptions options,
-            MergeVerification verification) throws IOException, RejectedException {
+            MergeVerification verification, ProgressListener progress) throws IOException, RejectedException {
         ShardLayout layout = ShardLayout.plan(plan.tensors().stream().map(PlannedTensor::spec).toList(),
                 options.maxShardBytes());
         try (CheckpointWriter writer = new CheckpointWriter(out.path(), layout, Map.of())) {
             new MergeExecutor(kernel, options.blockBytes(), verification)
-                    .execute(plan, new TensorStore(in.base(), in.adapter()), writer);
+                    .execute(plan, new TensorStore(in.base(), in.adapter()), writer, progress);
             List<WrittenFile> files = writer.commit();
             out.adopt(files);
             return new ArrayList<>(files);

@@ -6,6 +6,7 @@ import dev.mergeline.core.EngineInfo;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.run.Validator;
+import dev.mergeline.core.serving.ServingRules;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
@@ -18,6 +19,7 @@ import dev.mergeline.events.JobId;
 import dev.mergeline.events.MergeOptions;
 import dev.mergeline.events.MergeRequested;
 import dev.mergeline.events.Problem;
+import dev.mergeline.events.ServingVerdict;
 import dev.mergeline.s3.ObjectInfo;
 import dev.mergeline.s3.RemoteCheckpoints;
 import dev.mergeline.s3.S3Objects;
@@ -40,6 +42,8 @@ import org.jboss.logging.Logger;
  */
 @ApplicationScoped
 public class AdapterIntakeService {
+    private static final ServingRules SERVING_RULES = ServingRules.bundled();
+
     private static final Logger LOG = Logger.getLogger(AdapterIntakeService.class);
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -104,7 +108,7 @@ public class AdapterIntakeService {
             long bytesRead = s3.bytesRead() - before;
             // Same upload, same event id: duplicate deliveries of this trigger become exact duplicates
             // that the worker drops (see MergeRequestId).
-            publisher.mergeRequested(new MergeRequested(jobId, requested, base, options, bytesRead),
+            publisher.mergeRequested(new MergeRequested(jobId, requested, base, options, bytesRead, serving(plan)),
                     MergeRequestId.of(jobId, adapter, objects));
             LOG.infof("adapter %s accepted: job %s, %d tensors planned (%d merged), %d bytes read to validate",
                     adapter.prefix(), jobId, plan.tensors().size(), plan.counts().merged(), bytesRead);
@@ -184,5 +188,13 @@ public class AdapterIntakeService {
             throw new RejectedException(Reason.about(ReasonCode.ADAPTER_CONFIG_INVALID, file,
                     file + " is not a valid JSON object: " + e.getMessage()));
         }
+    }
+
+    /** Whether vLLM and LoRAX could serve this adapter unmerged (the same rules as {@code mergeline validate}). */
+    private static Map<String, ServingVerdict> serving(MergePlan plan) {
+        Map<String, ServingVerdict> serving = new LinkedHashMap<>();
+        SERVING_RULES.assess(plan).forEach((engine, v) ->
+                serving.put(engine, new ServingVerdict(v.servableUnmerged(), v.reasons())));
+        return serving;
     }
 }

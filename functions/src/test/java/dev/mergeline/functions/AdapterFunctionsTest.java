@@ -70,6 +70,9 @@ class AdapterFunctionsTest {
             assertEquals(BASE, r.base().name());
             assertEquals("LORA", r.adapter().peftType());
             assertEquals(2, r.adapter().etags().size(), r.adapter().etags().toString());
+            // The serving report, as `mergeline validate` gives it: a plain r=8 LoRA is servable by both.
+            assertEquals(List.of("vllm", "lorax"), List.copyOf(r.serving().keySet()));
+            assertTrue(r.serving().get("vllm").servableUnmerged(), r.serving().toString());
             long adapterBytes = Files.size(PipelineFixtures.fixture("llama-bf16-plain", "adapter/adapter_model.safetensors"));
             assertTrue(r.validationBytesRead() < adapterBytes, "validation read " + r.validationBytesRead()
                     + " bytes, the adapter weights alone are " + adapterBytes);

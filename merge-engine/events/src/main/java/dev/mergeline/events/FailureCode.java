@@ -19,6 +19,11 @@ public enum FailureCode {
     INPUT_CORRUPT("input corrupt", false),
     /** A message that does not follow the contract (malformed JSON, bad fields). */
     MALFORMED_MESSAGE("malformed message", false),
+    /**
+     * The merged bytes disagree with the adapter beyond rounding (the merge's own verification): a
+     * faulty kernel or memory. Nothing was published; another worker or the CPU kernel may succeed.
+     */
+    VERIFICATION_FAILED("verification failed", true),
     /** A bug: anything unexpected. */
     INTERNAL_ERROR("internal error", false);
 

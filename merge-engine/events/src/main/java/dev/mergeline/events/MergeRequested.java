@@ -1,6 +1,7 @@
 package dev.mergeline.events;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import java.util.Map;
 
 /**
  * {@code dev.mergeline.merge.requested} on {@code merge-requests}: validation passed; merge this.
@@ -10,13 +11,16 @@ import com.fasterxml.jackson.annotation.JsonProperty;
  * @param base the base, with the ETags of its config and weight files (required)
  * @param options output options; absent means {@link MergeOptions#DEFAULTS}
  * @param validationBytesRead bytes validation read from S3 (configs and safetensors headers only)
+ * @param serving per serving engine ({@code vllm}, {@code lorax}): could it serve the adapter unmerged,
+ *     and why; null when the producer does not assess it
  */
 public record MergeRequested(
         String jobId,
         AdapterRef adapter,
         BaseRef base,
         MergeOptions options,
-        @JsonProperty(required = true) long validationBytesRead) implements EventData {
+        @JsonProperty(required = true) long validationBytesRead,
+        Map<String, ServingVerdict> serving) implements EventData {
 
     public MergeRequested {
         Check.jobId(jobId, "jobId");
@@ -28,5 +32,13 @@ public record MergeRequested(
             options = MergeOptions.DEFAULTS;
         }
         Check.nonNegative(validationBytesRead, "validationBytesRead");
+        if (serving != null) {
+            serving = Check.orderedMap(serving, "serving");
+        }
+    }
+
+    /** A request without a serving assessment. */
+    public MergeRequested(String jobId, AdapterRef adapter, BaseRef base, MergeOptions options, long validationBytesRead) {
+        this(jobId, adapter, base, options, validationBytesRead, null);
     }
 }

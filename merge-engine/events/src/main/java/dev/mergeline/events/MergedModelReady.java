@@ -15,6 +15,7 @@ import java.util.Map;
  * @param timingsMs wall time per phase in milliseconds (phase names are informative, not a contract), or null
  * @param engine engine version, merge semantics, execution provider
  * @param reemitted true when the job was already complete and this event was re-emitted without merging again
+ * @param verification how the merge checked the bytes it wrote, or null (events of engines that do not verify)
  */
 public record MergedModelReady(
         String jobId,
@@ -24,7 +25,8 @@ public record MergedModelReady(
         Counts counts,
         Map<String, Long> timingsMs,
         EngineRef engine,
-        @JsonProperty(required = true) boolean reemitted) implements EventData {
+        @JsonProperty(required = true) boolean reemitted,
+        Verification verification) implements EventData {
 
     public MergedModelReady {
         Check.jobId(jobId, "jobId");
@@ -39,8 +41,14 @@ public record MergedModelReady(
         Check.required(engine, "engine");
     }
 
+    /** An event without a verification summary. */
+    public MergedModelReady(String jobId, AdapterRef adapter, BaseRef base, OutputRef output, Counts counts,
+            Map<String, Long> timingsMs, EngineRef engine, boolean reemitted) {
+        this(jobId, adapter, base, output, counts, timingsMs, engine, reemitted, null);
+    }
+
     /** The same event, marked as re-emitted for an already complete job. */
     public MergedModelReady asReemitted() {
-        return new MergedModelReady(jobId, adapter, base, output, counts, timingsMs, engine, true);
+        return new MergedModelReady(jobId, adapter, base, output, counts, timingsMs, engine, true, verification);
     }
 }

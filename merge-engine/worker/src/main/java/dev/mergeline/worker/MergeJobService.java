@@ -3,9 +3,11 @@ package dev.mergeline.worker;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.merge.MergeKernel;
+import dev.mergeline.core.merge.VerificationFailedException;
+import dev.mergeline.core.merge.VerificationReport;
 import dev.mergeline.core.output.Manifest;
-import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.InputLimits;
+import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.OfflineMerger;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
@@ -20,6 +22,7 @@ import dev.mergeline.events.MergedModelReady;
 import dev.mergeline.events.OutputFile;
 import dev.mergeline.events.OutputRef;
 import dev.mergeline.events.Problem;
+import dev.mergeline.events.Verification;
 import dev.mergeline.s3.ObjectChangedException;
 import dev.mergeline.s3.ObjectInfo;
 import dev.mergeline.s3.S3Objects;
@@ -244,6 +247,12 @@ public class MergeJobService {
                     boolean diskFull = isDiskFull(e);
                     fail(job, Problem.of(diskFull ? FailureCode.SCRATCH_DISK_FULL : FailureCode.OUTPUT_WRITE_FAILED,
                             String.valueOf(e.getMessage())), diskFull, attempts);
+                    return;
+                } catch (VerificationFailedException e) {
+                    checkAbort(job);
+                    LOG.errorf("job %s: the merged bytes failed verification: %s", job.jobId(), e.getMessage());
+                    fail(job, new Problem(FailureCode.VERIFICATION_FAILED.name(), e.getMessage(), e.tensor(), null, null, null),
+                            true, attempts);
                     return;
                 } catch (RuntimeException e) {
                     checkAbort(job);
@@ -516,7 +525,16 @@ public class MergeJobService {
         return new MergedModelReady(job.jobId(), job.adapter(), job.base(), output,
                 new Counts(c.merged(), c.replaced(), c.added(), c.copied()), timings,
                 new EngineRef(manifest.engine().version(), manifest.engine().mergeSemantics(),
-                        manifest.engine().executionProvider()), reemitted);
+                        manifest.engine().executionProvider()), reemitted, verification(manifest.verification()));
+    }
+
+    /** The manifest's verification, without its per-tensor entries; null for manifests written without one. */
+    static Verification verification(VerificationReport v) {
+        if (v == null) {
+            return null;
+        }
+        return new Verification(v.status(), v.probes(), v.tensors(), v.maxRelativeError(), v.maxRelativeErrorTensor(),
+                v.unchanged(), v.unchangedNote());
     }
 
     private void fail(MergeRequested job, List<Problem> problems, boolean retriable, int attempts) {
@@ -533,7 +551,7 @@ public class MergeJobService {
         var o = job.options();
         Optional<DType> dtype = o == null || o.dtype() == null ? Optional.empty() : DType.fromTorchName(o.dtype());
         long shard = o == null || o.maxShardBytes() == null ? d.maxShardBytes() : o.maxShardBytes();
-        return new MergeOptions(dtype, shard, d.blockBytes());
+        return new MergeOptions(dtype, shard, d.blockBytes(), job.jobId());
     }
 
     private Path scratch(MergeRequested job) {

@@ -133,6 +133,8 @@ class ProgressEventsTest {
         }
         MergedModelReady done = EventCodec.instance().decode(ready.value(), MergedModelReady.class).data();
         assertFalse(done.reemitted());
+        assertEquals("ok", done.verification().status());
+        assertEquals(done.counts().merged(), done.verification().tensors(), "every merged tensor verified");
 
         List<MergeProgress> events = new ArrayList<>();
         for (ConsumerRecord<String, byte[]> r : progress) {

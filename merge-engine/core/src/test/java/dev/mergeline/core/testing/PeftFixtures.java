@@ -68,7 +68,8 @@ public final class PeftFixtures {
     /**
      * Asserts that {@code outDir} holds what PEFT produced for {@code caseName}: the same tensor
      * names as {@code save_pretrained} wrote, each with PEFT's dtype and shape and values within
-     * {@link #maxUlp}, and the same {@code tie_word_embeddings} and {@code architectures}.
+     * {@link #maxUlp}, and the same {@code tie_word_embeddings}, {@code architectures} and
+     * {@code vocab_size} (top level and {@code text_config}).
      */
     public static void assertMatchesPeft(String caseName, Path outDir) throws IOException {
         Path expectedDir = caseDir(caseName).resolve("expected");
@@ -98,6 +99,9 @@ public final class PeftFixtures {
         assertEquals(expectedConfig.path("tie_word_embeddings").asBoolean(true),
                 actualConfig.path("tie_word_embeddings").asBoolean(true), caseName + ": tie_word_embeddings");
         assertEquals(expectedConfig.path("architectures"), actualConfig.path("architectures"), caseName + ": architectures");
+        assertEquals(expectedConfig.path("vocab_size"), actualConfig.path("vocab_size"), caseName + ": vocab_size");
+        assertEquals(expectedConfig.at("/text_config/vocab_size"), actualConfig.at("/text_config/vocab_size"),
+                caseName + ": text_config.vocab_size");
     }
 
     /** The spacing of {@code dtype} values at magnitude {@code v}. */

@@ -16,6 +16,9 @@ public record EmbeddingNames(String input, String output) {
 
     private static final List<EmbeddingNames> KNOWN = List.of(
             new EmbeddingNames("model.embed_tokens.weight", "lm_head.weight"),
+            // multimodal models: the language model's embeddings (transformers 5 layout, then the older one)
+            new EmbeddingNames("model.language_model.embed_tokens.weight", "lm_head.weight"),
+            new EmbeddingNames("language_model.model.embed_tokens.weight", "language_model.lm_head.weight"),
             new EmbeddingNames("transformer.wte.weight", "lm_head.weight"),
             new EmbeddingNames("model.decoder.embed_tokens.weight", "lm_head.weight"),
             new EmbeddingNames("transformer.word_embeddings.weight", "lm_head.weight"),

@@ -167,10 +167,10 @@ public final class MergeExecutor {
 
     // ---- plan → steps and blocks -------------------------------------------------------------
 
-    private enum Kind { COPY, CONVERT, LOW_RANK, ADD_BIAS }
+    private enum Kind { COPY, CONVERT, LOW_RANK, ADD_BIAS, REPLACE_ROWS }
 
     /**
-     * One kernel call: {@code count} rows (LOW_RANK, starting at row {@code first}) or elements
+     * One kernel call: {@code count} rows (LOW_RANK, REPLACE_ROWS, starting at row {@code first}) or elements
      * (CONVERT, ADD_BIAS; {@code first} unused), whose {@code inBytes} input bytes start at byte
      * {@code inOffset} of the source tensor; {@code work} is the fp32 size the block budget limits.
      */
@@ -188,18 +188,14 @@ public final class MergeExecutor {
             int rows = t.shape().get(0).intValue();
             int cols = t.shape().get(1).intValue();
             boolean perColumn = lowRank.kind() != ModuleKind.LINEAR;
-            long rowBytes = (long) cols * 4;
             // DoRA normalises per column for Conv1D/Embedding weights: the block must hold all rows.
-            int rowsPerBlock = lowRank.magnitude() != null && perColumn ? rows
-                    : (int) Math.max(1, Math.min(rows, blockBytes / Math.max(1, rowBytes)));
-            for (int row0 = 0; row0 < rows; row0 += rowsPerBlock) {
-                int n = Math.min(rowsPerBlock, rows - row0);
-                long elements = Math.multiplyExact((long) n, cols);
-                blocks.add(new Block(row0, n, Math.multiplyExact((long) row0 * cols, from.byteSize()),
-                        Math.multiplyExact(elements, from.byteSize()), Math.multiplyExact(elements, to.byteSize()),
-                        Math.multiplyExact(elements, 4L)));
-            }
-            return new Step(t, Kind.LOW_RANK, src, blocks);
+            int rowsPerBlock = lowRank.magnitude() != null && perColumn ? rows : rowsPerBlock(rows, cols);
+            return new Step(t, Kind.LOW_RANK, src, rowBlocks(rows, cols, rowsPerBlock, from, to));
+        }
+        if (op instanceof TensorOp.ReplaceRows) {
+            int rows = t.shape().get(0).intValue();
+            int cols = t.shape().get(1).intValue();
+            return new Step(t, Kind.REPLACE_ROWS, src, rowBlocks(rows, cols, rowsPerBlock(rows, cols), from, to));
         }
         if (op instanceof TensorOp.AddBias) {
             long n = src.info().elementCount();
@@ -216,6 +212,24 @@ public final class MergeExecutor {
             blocks.add(new Block(0, n, first * from.byteSize(), (long) n * from.byteSize(), (long) n * to.byteSize(), n * 4L));
         }
         return new Step(t, Kind.CONVERT, src, blocks);
+    }
+
+    /** Rows of {@code cols} fp32 values that fit the block budget (at least one). */
+    private int rowsPerBlock(int rows, int cols) {
+        return (int) Math.max(1, Math.min(rows, blockBytes / Math.max(1, (long) cols * 4)));
+    }
+
+    /** A [rows, cols] tensor cut into blocks of {@code rowsPerBlock} whole rows. */
+    private static List<Block> rowBlocks(int rows, int cols, int rowsPerBlock, DType from, DType to) {
+        List<Block> blocks = new ArrayList<>();
+        for (int row0 = 0; row0 < rows; row0 += rowsPerBlock) {
+            int n = Math.min(rowsPerBlock, rows - row0);
+            long elements = Math.multiplyExact((long) n, cols);
+            blocks.add(new Block(row0, n, Math.multiplyExact((long) row0 * cols, from.byteSize()),
+                    Math.multiplyExact(elements, from.byteSize()), Math.multiplyExact(elements, to.byteSize()),
+                    Math.multiplyExact(elements, 4L)));
+        }
+        return blocks;
     }
 
     // ---- read stage ---------------------------------------------------------------------------
@@ -331,6 +345,7 @@ public final class MergeExecutor {
                 }
                 case LOW_RANK -> lowRank(store, s, inputs, outputs, readQueue, writeQueue, p);
                 case ADD_BIAS -> addBias(store, s, inputs, outputs, readQueue, writeQueue, p);
+                case REPLACE_ROWS -> replaceRows(store, s, inputs, outputs, readQueue, writeQueue, p);
             }
             p.put(writeQueue, Task.CLOSE);
         }
@@ -396,6 +411,37 @@ public final class MergeExecutor {
             verification.checkBias(s.tensor().name(), in, baseType, loraBias, op.scale(), out, s.tensor().dtype(),
                     block.count());
         });
+    }
+
+    /**
+     * {@code trainable_token_indices}: each block is the weight's rows converted to the output dtype,
+     * with the trained rows (fp32, as PEFT loads them) rounded to the output dtype in their place.
+     */
+    private void replaceRows(TensorStore store, Step s, BufferPool inputs, BufferPool outputs,
+            BlockingQueue<Input> readQueue, BlockingQueue<Task> writeQueue, Pipeline.Stage p)
+            throws IOException, RejectedException, InterruptedException {
+        TensorOp.ReplaceRows op = (TensorOp.ReplaceRows) s.tensor().op();
+        ByteBuffer rows = loader.load(store.adapterTensor(op.rows()));
+        java.util.Map<Integer, Integer> rowOfIndex = new java.util.HashMap<>();
+        for (int k = 0; k < op.indices().size(); k++) {
+            rowOfIndex.put(op.indices().get(k), k);
+        }
+        int cols = s.tensor().shape().get(1).intValue();
+        DType from = s.source().info().dtype();
+        DType to = s.tensor().dtype();
+        int outRowBytes = cols * to.byteSize();
+        for (Block block : s.blocks()) {
+            mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> {
+                kernel.convert(in, from, out, to, block.count() * cols);
+                for (int r = 0; r < block.count(); r++) {
+                    Integer k = rowOfIndex.get(block.first() + r);
+                    if (k != null) {
+                        kernel.convert(slice(rows, (long) k * cols * 4, cols * 4), DType.F32,
+                                slice(out, (long) r * outRowBytes, outRowBytes), to, cols);
+                    }
+                }
+            });
+        }
     }
 
     /** What the compute stage does with one block: read {@code in}, fill {@code out}. */

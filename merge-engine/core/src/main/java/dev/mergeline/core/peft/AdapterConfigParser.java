@@ -39,7 +39,7 @@ public final class AdapterConfigParser {
 
     /** Fields naming variants whose merge differs from plain LoRA/DoRA; refused unless default. */
     private static final Set<String> UNSUPPORTED_UNLESS_DEFAULT = Set.of(
-            "megatron_config", "trainable_token_indices", "lora_ga_config", "velora_config",
+            "megatron_config", "lora_ga_config", "velora_config",
             "alora_invocation_tokens", "use_qalora", "monteclora_config", "layer_replication",
             "target_parameters", "use_bdlora", "arrow_config", "kasa_config", "ensure_weight_tying");
 
@@ -50,7 +50,7 @@ public final class AdapterConfigParser {
             "peft_type", "task_type", "base_model_name_or_path", "peft_version", "r", "lora_alpha",
             "use_rslora", "use_dora", "target_modules", "exclude_modules", "layers_to_transform",
             "layers_pattern", "rank_pattern", "alpha_pattern", "modules_to_save", "bias", "lora_bias",
-            "init_lora_weights");
+            "init_lora_weights", "trainable_token_indices");
 
     private final ObjectMapper mapper;
 

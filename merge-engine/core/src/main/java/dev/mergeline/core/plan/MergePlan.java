@@ -3,6 +3,7 @@ package dev.mergeline.core.plan;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.peft.AdapterConfig;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Everything a merge will do, decided from configs and safetensors headers alone, before any
@@ -13,9 +14,11 @@ import java.util.List;
  * @param adapter the parsed adapter config
  * @param counts what the plan does, by kind
  * @param notes decisions worth telling the user (untied embeddings, added heads, ...)
+ * @param vocabularyGrowth how the embeddings grow (an adapter trained with added tokens), if they do
  */
 public record MergePlan(
-        List<PlannedTensor> tensors, ObjectNode outputConfig, AdapterConfig adapter, Counts counts, List<String> notes) {
+        List<PlannedTensor> tensors, ObjectNode outputConfig, AdapterConfig adapter, Counts counts, List<String> notes,
+        Optional<VocabularyGrowth> vocabularyGrowth) {
 
     public MergePlan {
         tensors = List.copyOf(tensors);

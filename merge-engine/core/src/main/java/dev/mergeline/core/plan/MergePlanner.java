@@ -61,6 +61,13 @@ public final class MergePlanner {
         private final Map<String, TensorInfo> adapterByName = new LinkedHashMap<>();
         private final Map<String, ModuleTensors> loraModules = new LinkedHashMap<>();
         private final List<AdapterKey> fullTensors = new ArrayList<>();
+        /** trainable_token_indices rows by adapter module. */
+        private final Map<String, TensorInfo> tokenRows = new LinkedHashMap<>();
+        /** Base tensor name → shape of the adapter's whole replacement that grows it (added tokens). */
+        private final Map<String, List<Long>> grownShapes = new LinkedHashMap<>();
+        private final Optional<EmbeddingNames> embeddings;
+        private TokenIndices tokenIndices = TokenIndices.NONE;
+        private int ignored;
         private final List<Reason> reasons = new ArrayList<>();
         private final Map<String, TensorOp> opsByBaseName = new LinkedHashMap<>();
         private final Map<String, PlannedTensor> added = new LinkedHashMap<>();
@@ -75,10 +82,13 @@ public final class MergePlanner {
             this.options = options;
             baseTensors.forEach(t -> baseByName.put(t.name(), t));
             adapterTensors.forEach(t -> adapterByName.put(t.name(), t));
+            embeddings = EmbeddingNames.find(baseByName.keySet());
             for (TensorInfo t : adapterTensors) {
                 AdapterKey key = AdapterKey.parse(t.name());
                 switch (key.role()) {
                     case FULL -> fullTensors.add(key);
+                    case TOKEN_ROWS -> tokenRows.put(key.module(), t);
+                    case ORIGINAL_MODULE -> ignored++;
                     case UNKNOWN -> reasons.add(Reason.about(ReasonCode.PEFT_VARIANT_UNSUPPORTED, t.name(),
                             "adapter tensor " + t.name() + " is not a LoRA tensor this version understands"));
                     default -> loraModules.computeIfAbsent(key.module(), m -> new ModuleTensors()).byRole.put(key.role(), t);
@@ -96,6 +106,8 @@ public final class MergePlanner {
                 throw new RejectedException(reasons);
             }
             chooseTranslation();
+            tokenIndices = TokenIndices.parse(cfg.raw(), reasons);
+            chooseFullTensors();
             if (!loraModules.isEmpty() && resolvedLoraModules(names) == 0) {
                 String example = loraModules.keySet().iterator().next();
                 reasons.add(Reason.mismatch(ReasonCode.ARCHITECTURE_MISMATCH, example,
@@ -106,6 +118,7 @@ public final class MergePlanner {
             }
             loraModules.forEach(this::planModule);
             fullTensors.forEach(this::planFull);
+            planTokenRows();
             checkTargetsHaveKeys();
             if (!reasons.isEmpty()) {
                 throw new RejectedException(reasons);
@@ -138,6 +151,7 @@ public final class MergePlanner {
         private List<String> allAdapterModules() {
             List<String> all = new ArrayList<>(loraModules.keySet());
             fullTensors.forEach(k -> all.add(k.fullName()));
+            all.addAll(tokenRows.keySet());
             return all;
         }
 
@@ -190,11 +204,20 @@ public final class MergePlanner {
             ModuleKind kind = embedding ? ModuleKind.EMBEDDING
                     : base.usesConv1D() && CONV1D_MODULES.contains(lastSegment(module)) ? ModuleKind.CONV1D
                     : ModuleKind.LINEAR;
-            long rows = w.shape().get(0);
-            long cols = w.shape().get(1);
+            List<Long> shape = grownShapes.getOrDefault(weightName, w.shape());
+            long rows = shape.get(0);
+            long cols = shape.get(1);
             // in/out features of the layer, in PEFT's terms
             long in = kind == ModuleKind.LINEAR ? cols : rows;
             long out = kind == ModuleKind.LINEAR ? rows : cols;
+            if (isEmbedding(weightName) && kind != ModuleKind.CONV1D && a.rank() == 2 && b.rank() == 2) {
+                TensorInfo vocabFactor = kind == ModuleKind.EMBEDDING ? a : b;
+                long vocab = kind == ModuleKind.EMBEDDING ? a.shape().get(1) : b.shape().get(0);
+                if (vocab > rows) {
+                    reasons.add(AddedTokens.loraOnGrownEmbedding(vocabFactor.name(), weightName, rows, vocab));
+                    return;
+                }
+            }
             if (!checkPair(module, a, b, in, out)) {
                 return;
             }
@@ -313,7 +336,19 @@ public final class MergePlanner {
             TensorInfo target = baseByName.get(baseName);
             TensorInfo source = adapterInfo(key);
             if (target == null) {
-                if (cfg.isModuleToSave(key.module())) {
+                if (isTiedOutputBesideCopiedInput(baseName)) {
+                    // A tied base whose input embedding is a modules_to_save copy: PEFT loads the adapter's
+                    // output embedding into the (no longer shared) original weight, which lm_head keeps.
+                    TensorInfo input = baseByName.get(embeddings.get().input());
+                    if (source.rank() != 2 || !source.shape().get(1).equals(input.shape().get(1))) {
+                        reasons.add(Reason.mismatch(ReasonCode.TENSOR_SHAPE_MISMATCH, key.tensor(), "output embedding "
+                                + key.tensor() + " does not have the columns of " + input.name(),
+                                List.of(source.shape().get(0), input.shape().get(1)), source.shape()));
+                        return;
+                    }
+                    added.put(baseName, new PlannedTensor(baseName, outputDType(input.dtype()), source.shape(),
+                            new TensorOp.Copy(TensorSource.adapter(key.tensor()))));
+                } else if (cfg.isModuleToSave(key.module())) {
                     DType dtype = options.outputDType().orElse(base.dtype().filter(DType::isMergeable)
                             .orElse(dominantDType()));
                     added.put(baseName, new PlannedTensor(baseName, dtype, source.shape(),
@@ -325,7 +360,7 @@ public final class MergePlanner {
                 }
                 return;
             }
-            if (!target.shape().equals(source.shape())) {
+            if (!target.shape().equals(source.shape()) && !grownShapes.containsKey(baseName)) {
                 reasons.add(Reason.mismatch(ReasonCode.TENSOR_SHAPE_MISMATCH, key.tensor(),
                         "replacement " + key.tensor() + " does not have the shape of " + baseName, target.shape(),
                         source.shape()));
@@ -342,6 +377,143 @@ public final class MergePlanner {
                 opsByBaseName.put(baseName, new TensorOp.AddBias(replacement, ab.loraBBias(), ab.scale()));
             } else {
                 opsByBaseName.put(baseName, new TensorOp.Copy(replacement));
+            }
+        }
+
+        /**
+         * Keeps one whole replacement per base tensor, the one PEFT loads: a {@code modules_to_save}
+         * copy over the saved base layer ({@code base_layer}/{@code token_adapter}) over a plain
+         * copy of the same module; drops the tied mirror {@code save_embedding_layers} writes for a
+         * tied output embedding wrapped by {@code trainable_token_indices}; records grown embeddings.
+         */
+        private void chooseFullTensors() {
+            Map<String, AdapterKey> chosen = new LinkedHashMap<>();
+            for (AdapterKey key : fullTensors) {
+                String baseName = names.toBase().apply(key.fullName());
+                if (key.tokenAdapter() && isTiedOutput(baseName)) {
+                    ignored++;
+                    continue;
+                }
+                AdapterKey previous = chosen.get(baseName);
+                if (previous == null || precedence(key) > precedence(previous)) {
+                    chosen.put(baseName, key);
+                }
+                if (previous != null) {
+                    ignored++;
+                }
+            }
+            fullTensors.clear();
+            fullTensors.addAll(chosen.values());
+            for (Map.Entry<String, AdapterKey> e : chosen.entrySet()) {
+                TensorInfo target = baseByName.get(e.getKey());
+                TensorInfo source = adapterInfo(e.getValue());
+                if (target != null && isEmbedding(e.getKey()) && AddedTokens.grows(target, source.shape())) {
+                    grownShapes.put(e.getKey(), source.shape());
+                }
+            }
+        }
+
+        private static int precedence(AdapterKey key) {
+            if (key.moduleToSaveCopy()) {
+                return 2;
+            }
+            return key.tokenAdapter() || key.tensor().contains(".base_layer.") ? 1 : 0;
+        }
+
+        private boolean isEmbedding(String baseName) {
+            return embeddings.map(e -> e.input().equals(baseName) || e.output().equals(baseName)).orElse(false);
+        }
+
+        private boolean isTiedOutput(String baseName) {
+            return base.tieWordEmbeddings() && embeddings.map(e -> e.output().equals(baseName)).orElse(false);
+        }
+
+        private boolean isTiedOutputBesideCopiedInput(String baseName) {
+            return isTiedOutput(baseName) && !baseByName.containsKey(baseName) && fullTensors.stream()
+                    .anyMatch(k -> k.moduleToSaveCopy() && names.toBase().apply(k.fullName()).equals(embeddings.get().input()));
+        }
+
+        /** {@code trainable_token_indices}: each saved row block overwrites its rows of the (replaced) weight. */
+        private void planTokenRows() {
+            if (tokenRows.isEmpty() && tokenIndices.isEmpty()) {
+                return;
+            }
+            String inputName = embeddings.map(EmbeddingNames::input).orElse(null);
+            for (Map.Entry<String, TensorInfo> e : tokenRows.entrySet()) {
+                String module = e.getKey();
+                TensorInfo rows = e.getValue();
+                String weightName = names.toBase().apply(module) + ".weight";
+                if (isTiedOutput(weightName)) {
+                    ignored++; // PEFT ties the output's token adapter to the input embedding's
+                    continue;
+                }
+                Optional<List<Integer>> indices = tokenIndices.forModule(module, weightName.equals(inputName));
+                if (indices.isEmpty()) {
+                    reasons.add(Reason.about(ReasonCode.ADAPTER_CONFIG_INVALID, rows.name(), "the adapter has trained"
+                            + " token rows " + rows.name() + " but its trainable_token_indices does not name " + module));
+                    continue;
+                }
+                TensorInfo w = baseByName.get(weightName);
+                if (w == null) {
+                    reasons.add(Reason.about(ReasonCode.TARGET_MODULE_NOT_FOUND, rows.name(), "trainable token rows "
+                            + rows.name() + " apply to " + weightName + ", which the base lacks"));
+                    continue;
+                }
+                if (!checkBaseWeight(w)) {
+                    continue;
+                }
+                TensorOp existing = opsByBaseName.get(weightName);
+                if (existing != null && !(existing instanceof TensorOp.Copy)) {
+                    reasons.add(Reason.about(ReasonCode.PEFT_VARIANT_UNSUPPORTED, rows.name(), "module " + module
+                            + " has both LoRA and trainable_token_indices, which PEFT does not allow"));
+                    continue;
+                }
+                List<Long> shape = grownShapes.getOrDefault(weightName, w.shape());
+                if (checkTokenRows(rows, indices.get(), shape)) {
+                    TensorSource source = existing == null ? TensorSource.base(weightName) : existing.source();
+                    opsByBaseName.put(weightName, new TensorOp.ReplaceRows(source, rows.name(), indices.get()));
+                    notes.add("trainable_token_indices: " + indices.get().size() + " rows of " + weightName
+                            + " replaced by " + rows.name());
+                }
+            }
+            checkIndicesHaveRows(inputName);
+        }
+
+        private boolean checkTokenRows(TensorInfo rows, List<Integer> indices, List<Long> weightShape) {
+            List<Long> expected = List.of((long) indices.size(), weightShape.get(1));
+            if (!rows.shape().equals(expected)) {
+                reasons.add(Reason.mismatch(ReasonCode.TENSOR_SHAPE_MISMATCH, rows.name(), "trained token rows "
+                        + rows.name() + " must hold one row per index of trainable_token_indices", expected, rows.shape()));
+                return false;
+            }
+            long limit = weightShape.get(0);
+            java.util.Set<Integer> seen = new java.util.HashSet<>();
+            for (int i : indices) {
+                if (i >= limit || !seen.add(i)) {
+                    reasons.add(Reason.mismatch(ReasonCode.ADAPTER_CONFIG_INVALID, rows.name(), "trainable_token_indices"
+                            + " for " + rows.name() + (i >= limit ? " names token " + i + " beyond the embedding's "
+                            + limit + " rows" : " names token " + i + " twice"), "distinct indices < " + limit, i));
+                    return false;
+                }
+            }
+            return true;
+        }
+
+        /** Every module trainable_token_indices names needs its saved rows (a tied output shares the input's). */
+        private void checkIndicesHaveRows(String inputName) {
+            List<String> baseModules = tokenRows.keySet().stream().map(m -> names.toBase().apply(m)).toList();
+            if (tokenIndices.inputEmbedding().isPresent() && inputName != null
+                    && !baseModules.contains(inputName.substring(0, inputName.length() - ".weight".length()))) {
+                reasons.add(Reason.about(ReasonCode.ADAPTER_KEYS_MISSING, inputName, "trainable_token_indices is set"
+                        + " but the adapter has no trained rows (token_adapter.trainable_tokens_delta) for " + inputName));
+            }
+            for (String key : tokenIndices.byModule().keySet()) {
+                boolean tiedOutput = embeddings.isPresent() && base.tieWordEmbeddings()
+                        && TokenIndices.names(embeddings.get().output().replaceFirst("\\.weight$", ""), key);
+                if (!tiedOutput && baseModules.stream().noneMatch(m -> TokenIndices.names(m, key))) {
+                    reasons.add(Reason.about(ReasonCode.ADAPTER_KEYS_MISSING, key, "trainable_token_indices names "
+                            + key + " but the adapter has no trained rows (token_adapter.trainable_tokens_delta) for it"));
+                }
             }
         }
 
@@ -393,23 +565,40 @@ public final class MergePlanner {
                     continue;
                 }
                 TensorOp op = opsByBaseName.getOrDefault(t.name(), new TensorOp.Copy(TensorSource.base(t.name())));
-                if (op instanceof TensorOp.LowRank || op instanceof TensorOp.AddBias) {
+                if (op instanceof TensorOp.LowRank || op instanceof TensorOp.AddBias || op instanceof TensorOp.ReplaceRows) {
                     merged++;
                 } else if (op.source().origin() == TensorSource.Origin.BASE) {
                     copied++;
                 }
-                tensors.add(new PlannedTensor(t.name(), outputDType(t.dtype()), t.shape(), op));
+                tensors.add(new PlannedTensor(t.name(), outputDType(t.dtype()), grownShapes.getOrDefault(t.name(), t.shape()), op));
             }
             tensors.addAll(added.values());
+            if (ignored > 0) {
+                notes.add("ignored " + ignored + " adapter tensors PEFT does not merge (modules_to_save originals, "
+                        + "duplicate copies, tied mirrors)");
+            }
             if (dropped > 0) {
                 notes.add("dropped " + dropped + " pretraining-head tensors (cls.*, lm_head.*) that a "
                         + cfg.taskType() + " model does not have");
             }
             added.keySet().forEach(n -> notes.add("added " + n + " from modules_to_save (absent from the base)"));
+            Optional<Long> vocabulary = Optional.empty();
+            if (embeddings.isPresent()) {
+                vocabulary = AddedTokens.check(embeddings.get(), baseByName, tensors, base.tieWordEmbeddings(), reasons);
+                if (!reasons.isEmpty()) {
+                    throw new RejectedException(reasons);
+                }
+            }
             ObjectNode config = OutputConfig.build(base, cfg, tensors, options, notes);
+            if (vocabulary.isPresent()) {
+                AddedTokens.updateConfig(config, baseByName.get(embeddings.get().input()).shape().get(0),
+                        vocabulary.get(), notes);
+            }
             tensors = TiedEmbeddings.apply(base, tensors, config, notes);
             return new MergePlan(tensors, config, cfg,
-                    new MergePlan.Counts(merged, replaced, added.size(), copied), notes);
+                    new MergePlan.Counts(merged, replaced, added.size(), copied), notes,
+                    vocabulary.map(rows -> new VocabularyGrowth(embeddings.get().input(),
+                            baseByName.get(embeddings.get().input()).shape().get(0), rows)));
         }
 
         private static String lastSegment(String module) {

@@ -1,5 +1,7 @@
 package dev.mergeline.core.plan;
 
+import java.util.List;
+
 /** How one output tensor is produced. */
 public sealed interface TensorOp {
 
@@ -25,4 +27,19 @@ public sealed interface TensorOp {
 
     /** {@code b' = b + scale·lora_B.bias} ({@code lora_bias=True}). */
     record AddBias(TensorSource source, String loraBBias, float scale) implements TensorOp {}
+
+    /**
+     * {@code W' = W} with row {@code indices[k]} replaced by row k of {@code rows}, rounded to the
+     * output dtype ({@code trainable_token_indices}: PEFT's {@code index_copy} of
+     * {@code trainable_tokens_delta}).
+     *
+     * @param source the weight W
+     * @param rows adapter tensor [indices.size(), columns]
+     * @param indices distinct row indices of W, in the order of the rows of {@code rows}
+     */
+    record ReplaceRows(TensorSource source, String rows, List<Integer> indices) implements TensorOp {
+        public ReplaceRows {
+            indices = List.copyOf(indices);
+        }
+    }
 }

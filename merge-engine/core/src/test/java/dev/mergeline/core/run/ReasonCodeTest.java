@@ -48,8 +48,8 @@ class ReasonCodeTest {
 
     @BeforeEach
     void copyCase() throws IOException {
-        base = copyDir(PeftFixtures.caseDir(CASE).resolve("base"), tmp.resolve("base"));
-        adapter = copyDir(PeftFixtures.caseDir(CASE).resolve("adapter"), tmp.resolve("adapter"));
+        base = PeftFixtures.copyDir(PeftFixtures.caseDir(CASE).resolve("base"), tmp.resolve("base"));
+        adapter = PeftFixtures.copyDir(PeftFixtures.caseDir(CASE).resolve("adapter"), tmp.resolve("adapter"));
     }
 
     @AfterAll
@@ -118,7 +118,7 @@ class ReasonCodeTest {
 
     @Test
     void architectureMismatch() throws Exception {
-        Path gpt2 = copyDir(PeftFixtures.caseDir("gpt2-conv1d").resolve("base"), tmp.resolve("gpt2"));
+        Path gpt2 = PeftFixtures.copyDir(PeftFixtures.caseDir("gpt2-conv1d").resolve("base"), tmp.resolve("gpt2"));
         base = gpt2;
         expect(ReasonCode.ARCHITECTURE_MISMATCH, null);
     }
@@ -310,15 +310,5 @@ class ReasonCodeTest {
         try (Stream<Path> s = Files.list(dir)) {
             return s.anyMatch(p -> p.getFileName().toString().endsWith(".safetensors"));
         }
-    }
-
-    private static Path copyDir(Path from, Path to) throws IOException {
-        Files.createDirectories(to);
-        try (Stream<Path> s = Files.list(from)) {
-            for (Path p : s.toList()) {
-                Files.copy(p, to.resolve(p.getFileName()));
-            }
-        }
-        return to;
     }
 }

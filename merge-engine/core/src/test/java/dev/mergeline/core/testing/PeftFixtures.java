@@ -77,10 +77,22 @@ public final class PeftFixtures {
         return casesDir().resolve(name);
     }
 
+    /** Copies the files of {@code from} (not recursive) into a new directory {@code to}, for tests that alter a case. */
+    public static Path copyDir(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (java.util.stream.Stream<Path> s = Files.list(from)) {
+            for (Path p : s.toList()) {
+                Files.copy(p, to.resolve(p.getFileName()));
+            }
+        }
+        return to;
+    }
+
     /**
      * Asserts that {@code outDir} holds what PEFT produced for {@code caseName}: the same tensor
      * names as {@code save_pretrained} wrote, each with PEFT's dtype and shape and values within
-     * {@link #maxUlp}, and the same {@code tie_word_embeddings} and {@code architectures}.
+     * {@link #maxUlp}, and the same {@code tie_word_embeddings}, {@code architectures} and
+     * {@code vocab_size} (top level and {@code text_config}).
      */
     public static void assertMatchesPeft(String caseName, Path outDir) throws IOException {
         Path expectedDir = caseDir(caseName).resolve("expected");
@@ -110,6 +122,9 @@ public final class PeftFixtures {
         assertEquals(expectedConfig.path("tie_word_embeddings").asBoolean(true),
                 actualConfig.path("tie_word_embeddings").asBoolean(true), caseName + ": tie_word_embeddings");
         assertEquals(expectedConfig.path("architectures"), actualConfig.path("architectures"), caseName + ": architectures");
+        assertEquals(expectedConfig.path("vocab_size"), actualConfig.path("vocab_size"), caseName + ": vocab_size");
+        assertEquals(expectedConfig.at("/text_config/vocab_size"), actualConfig.at("/text_config/vocab_size"),
+                caseName + ": text_config.vocab_size");
     }
 
     /** The spacing of {@code dtype} values at magnitude {@code v}. */

@@ -20,7 +20,7 @@ class FunctionsTest {
         for (String export : List.of("s3Trigger", "kafkaTrigger")) {
             t.hasResourceProperties("AWS::Lambda::Function", Map.of(
                     "Runtime", "java21",
-                    "Handler", "io.quarkus.amazon.lambda.runtime.QuarkusStreamHandler::handleRequest",
+                    "Handler", Contract.FUNQY_HANDLER,
                     "Environment", Map.of("Variables", Match.objectLike(Map.of(
                             "QUARKUS_FUNQY_EXPORT", export,
                             "MERGELINE_BUCKET", "mergeline",

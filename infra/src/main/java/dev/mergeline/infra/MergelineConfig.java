@@ -30,6 +30,9 @@ public final class MergelineConfig {
 
     public enum WorkerAmi { AL2023, AL2 }
 
+    /** Lambda instruction set: {@code arm64} (Graviton) or {@code x86_64}. */
+    public enum FunctionArchitecture { ARM64, X86_64 }
+
     // storage
     public final String bucketName;
     public final Encryption encryption;
@@ -39,6 +42,13 @@ public final class MergelineConfig {
     public final Path functionCode;
     public final int functionMemoryMiB;
     public final int functionTimeoutSeconds;
+    public final FunctionArchitecture functionArchitecture;
+    /** Reserved concurrency of each Lambda (bounds S3 bursts and Kafka connections). */
+    public final int functionReservedConcurrency;
+    /** Kafka event source mapping: retries after the first attempt, record age, pollers. */
+    public final int kafkaRetryAttempts;
+    public final int kafkaMaxRecordAgeSeconds;
+    public final int kafkaMaxPollers;
     // kafka
     public final KafkaMode kafkaMode;
     public final String mskClusterArn;
@@ -53,7 +63,10 @@ public final class MergelineConfig {
     // worker
     public final String workerImageRepository;
     public final String workerImageTag;
-    public final String workerInstanceType;
+    /** GPU instance types the Auto Scaling group may launch, in order of preference. */
+    public final List<String> workerInstanceTypes;
+    /** On-Demand instances before any Spot instance; above it every instance is Spot. */
+    public final int workerOnDemandBase;
     public final WorkerAmi workerAmi;
     public final int workerMinTasks;
     public final int workerMaxTasks;
@@ -76,6 +89,11 @@ public final class MergelineConfig {
         functionCode = Objects.requireNonNull(b.functionCode, "functionCode");
         functionMemoryMiB = positive(b.functionMemoryMiB, "functionMemoryMiB");
         functionTimeoutSeconds = positive(b.functionTimeoutSeconds, "functionTimeoutSeconds");
+        functionArchitecture = b.functionArchitecture;
+        functionReservedConcurrency = positive(b.functionReservedConcurrency, "functionReservedConcurrency");
+        kafkaRetryAttempts = nonNegative(b.kafkaRetryAttempts, "kafkaRetryAttempts");
+        kafkaMaxRecordAgeSeconds = b.kafkaMaxRecordAgeSeconds;
+        kafkaMaxPollers = positive(b.kafkaMaxPollers, "kafkaMaxPollers");
         kafkaMode = b.kafkaMode;
         mskClusterArn = blankToNull(b.mskClusterArn);
         kafkaBootstrapServers = require(b.kafkaBootstrapServers, "kafkaBootstrapServers");
@@ -89,7 +107,8 @@ public final class MergelineConfig {
         vpcPrivateSubnetIds = List.copyOf(b.vpcPrivateSubnetIds);
         workerImageRepository = require(b.workerImageRepository, "workerImageRepository");
         workerImageTag = require(b.workerImageTag, "workerImageTag");
-        workerInstanceType = require(b.workerInstanceType, "workerInstanceType");
+        workerInstanceTypes = List.copyOf(b.workerInstanceTypes);
+        workerOnDemandBase = nonNegative(b.workerOnDemandBase, "workerOnDemandBase");
         workerAmi = b.workerAmi;
         workerMinTasks = nonNegative(b.workerMinTasks, "workerMinTasks");
         workerMaxTasks = positive(b.workerMaxTasks, "workerMaxTasks");
@@ -105,6 +124,16 @@ public final class MergelineConfig {
 
         if (!bucketName.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
             throw new IllegalArgumentException("bucketName must be a literal S3 bucket name, got: " + bucketName);
+        }
+        if (kafkaRetryAttempts > 10_000) {
+            throw new IllegalArgumentException("kafkaRetryAttempts must be 0..10000, got " + kafkaRetryAttempts);
+        }
+        if (kafkaMaxRecordAgeSeconds < 60 || kafkaMaxRecordAgeSeconds > 604_800) {
+            throw new IllegalArgumentException("kafkaMaxRecordAgeSeconds must be 60..604800 (Lambda's bounds), got "
+                    + kafkaMaxRecordAgeSeconds);
+        }
+        if (workerInstanceTypes.isEmpty()) {
+            throw new IllegalArgumentException("workerInstanceTypes needs at least one GPU instance type");
         }
         if (workerMinTasks > workerMaxTasks) {
             throw new IllegalArgumentException("workerMinTasks (" + workerMinTasks + ") > workerMaxTasks ("
@@ -148,7 +177,7 @@ public final class MergelineConfig {
     }
 
     private static void check(List<String> out, String name, String value) {
-        if (value != null && value.contains(PLACEHOLDER)) {
+        if (value != null && value.toUpperCase(Locale.ROOT).contains(PLACEHOLDER)) {
             out.add(name);
         }
     }
@@ -171,6 +200,11 @@ public final class MergelineConfig {
         }
         c.integer("functionMemoryMiB").ifPresent(b::functionMemoryMiB);
         c.integer("functionTimeoutSeconds").ifPresent(b::functionTimeoutSeconds);
+        c.str("functionArchitecture").ifPresent(v -> b.functionArchitecture(FunctionArchitecture.valueOf(upper(v))));
+        c.integer("functionReservedConcurrency").ifPresent(b::functionReservedConcurrency);
+        c.integer("kafkaRetryAttempts").ifPresent(b::kafkaRetryAttempts);
+        c.integer("kafkaMaxRecordAgeSeconds").ifPresent(b::kafkaMaxRecordAgeSeconds);
+        c.integer("kafkaMaxPollers").ifPresent(b::kafkaMaxPollers);
         c.str("kafkaMode").ifPresent(v -> b.kafkaMode(KafkaMode.valueOf(upper(v))));
         c.str("mskClusterArn").ifPresent(b::mskClusterArn);
         c.str("kafkaBootstrapServers").ifPresent(b::kafkaBootstrapServers);
@@ -182,7 +216,8 @@ public final class MergelineConfig {
         c.list("vpcPrivateSubnetIds").ifPresent(b::vpcPrivateSubnetIds);
         c.str("workerImageRepository").ifPresent(b::workerImageRepository);
         c.str("workerImageTag").ifPresent(b::workerImageTag);
-        c.str("workerInstanceType").ifPresent(b::workerInstanceType);
+        c.list("workerInstanceTypes").ifPresent(b::workerInstanceTypes);
+        c.integer("workerOnDemandBase").ifPresent(b::workerOnDemandBase);
         c.str("workerAmi").ifPresent(v -> b.workerAmi(WorkerAmi.valueOf(upper(v))));
         c.integer("workerMinTasks").ifPresent(b::workerMinTasks);
         c.integer("workerMaxTasks").ifPresent(b::workerMaxTasks);
@@ -262,13 +297,21 @@ public final class MergelineConfig {
     public static final class Builder {
         static final String DEFAULT_FUNCTION_CODE = "../functions/target/function.zip";
 
-        private String bucketName = "mergeline";
+        /** S3 bucket names are global: the default only marks where a name of one's own goes. */
+        static final String DEFAULT_BUCKET = "replace-me-mergeline";
+
+        private String bucketName = DEFAULT_BUCKET;
         private Encryption encryption = Encryption.S3;
         private int mergedExpirationDays = 30;
         private int noncurrentVersionExpirationDays = 30;
         private Path functionCode = Path.of(DEFAULT_FUNCTION_CODE);
         private int functionMemoryMiB = 1024;
         private int functionTimeoutSeconds = 120;
+        private FunctionArchitecture functionArchitecture = FunctionArchitecture.ARM64;
+        private int functionReservedConcurrency = 10;
+        private int kafkaRetryAttempts = 3;
+        private int kafkaMaxRecordAgeSeconds = 3600;
+        private int kafkaMaxPollers = 2;
         private KafkaMode kafkaMode = KafkaMode.MSK;
         private String mskClusterArn;
         private String kafkaBootstrapServers;
@@ -280,7 +323,8 @@ public final class MergelineConfig {
         private List<String> vpcPrivateSubnetIds = List.of();
         private String workerImageRepository = "mergeline/merge-worker";
         private String workerImageTag = "0.1.0-cuda";
-        private String workerInstanceType = "g5.xlarge";
+        private List<String> workerInstanceTypes = List.of("g5.xlarge", "g6.xlarge", "g4dn.xlarge");
+        private int workerOnDemandBase = 1;
         private WorkerAmi workerAmi = WorkerAmi.AL2023;
         private int workerMinTasks = 0;
         private int workerMaxTasks = 2;
@@ -300,6 +344,11 @@ public final class MergelineConfig {
         public Builder functionCode(Path v) { functionCode = v; return this; }
         public Builder functionMemoryMiB(int v) { functionMemoryMiB = v; return this; }
         public Builder functionTimeoutSeconds(int v) { functionTimeoutSeconds = v; return this; }
+        public Builder functionArchitecture(FunctionArchitecture v) { functionArchitecture = v; return this; }
+        public Builder functionReservedConcurrency(int v) { functionReservedConcurrency = v; return this; }
+        public Builder kafkaRetryAttempts(int v) { kafkaRetryAttempts = v; return this; }
+        public Builder kafkaMaxRecordAgeSeconds(int v) { kafkaMaxRecordAgeSeconds = v; return this; }
+        public Builder kafkaMaxPollers(int v) { kafkaMaxPollers = v; return this; }
         public Builder kafkaMode(KafkaMode v) { kafkaMode = v; return this; }
         public Builder mskClusterArn(String v) { mskClusterArn = v; return this; }
         public Builder kafkaBootstrapServers(String v) { kafkaBootstrapServers = v; return this; }
@@ -311,7 +360,8 @@ public final class MergelineConfig {
         public Builder vpcPrivateSubnetIds(List<String> v) { vpcPrivateSubnetIds = v; return this; }
         public Builder workerImageRepository(String v) { workerImageRepository = v; return this; }
         public Builder workerImageTag(String v) { workerImageTag = v; return this; }
-        public Builder workerInstanceType(String v) { workerInstanceType = v; return this; }
+        public Builder workerInstanceTypes(List<String> v) { workerInstanceTypes = v; return this; }
+        public Builder workerOnDemandBase(int v) { workerOnDemandBase = v; return this; }
         public Builder workerAmi(WorkerAmi v) { workerAmi = v; return this; }
         public Builder workerMinTasks(int v) { workerMinTasks = v; return this; }
         public Builder workerMaxTasks(int v) { workerMaxTasks = v; return this; }

@@ -48,7 +48,7 @@ public final class MergelineStack extends Stack {
         storage = new Storage(this, "Storage", config);
         KafkaClients kafka = new KafkaClients(this, config);
         functions = new ValidationFunctions(this, "Functions", config, storage, network, kafka, retention);
-        worker = new MergeWorker(this, "Worker", config, storage, network, kafka, retention);
+        worker = new MergeWorker(this, "Worker", config, storage, network, kafka, functions, retention);
         monitoring = new Monitoring(this, "Monitoring", config, functions, worker);
         Tags.of(this).add("project", "mergeline");
 

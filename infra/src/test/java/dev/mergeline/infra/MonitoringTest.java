@@ -77,7 +77,9 @@ class MonitoringTest {
         String topic = Cfn.resources(t, "AWS::SNS::Topic").keySet().iterator().next();
         long notifying = Cfn.resources(t, "AWS::CloudWatch::Alarm").values().stream()
                 .filter(a -> String.valueOf(a.get("AlarmActions")).contains(topic)).count();
-        assertEquals(5, notifying);
+        // Lambda errors ×2, throttles ×2, dead letters and failed Kafka records (count and age each),
+        // Kafka mapping lag, merge failures, crashing tasks, tasks waiting for GPU capacity
+        assertEquals(12, notifying);
         t.hasResourceProperties("AWS::SNS::TopicPolicy", Map.of("PolicyDocument", Map.of("Statement",
                 Match.arrayWith(List.of(Match.objectLike(Map.of("Effect", "Deny",
                         "Condition", Map.of("Bool", Map.of("aws:SecureTransport", "false")))))))));

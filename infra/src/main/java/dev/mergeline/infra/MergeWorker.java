@@ -5,8 +5,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import software.amazon.awscdk.ArnComponents;
+import software.amazon.awscdk.ArnFormat;
 import software.amazon.awscdk.Aws;
 import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.services.applicationautoscaling.AdjustmentType;
 import software.amazon.awscdk.services.applicationautoscaling.BasicStepScalingPolicyProps;
 import software.amazon.awscdk.services.applicationautoscaling.EnableScalingProps;
@@ -42,12 +45,15 @@ import software.amazon.awscdk.services.ecs.DeploymentCircuitBreaker;
 import software.amazon.awscdk.services.ecs.DockerVolumeConfiguration;
 import software.amazon.awscdk.services.ecs.Ec2Service;
 import software.amazon.awscdk.services.ecs.Ec2TaskDefinition;
+import software.amazon.awscdk.services.ecs.HealthCheck;
 import software.amazon.awscdk.services.ecs.EcsOptimizedImage;
 import software.amazon.awscdk.services.ecs.LogDrivers;
 import software.amazon.awscdk.services.ecs.MountPoint;
 import software.amazon.awscdk.services.ecs.NetworkMode;
 import software.amazon.awscdk.services.ecs.Scope;
 import software.amazon.awscdk.services.ecs.Volume;
+import software.amazon.awscdk.services.iam.Effect;
+import software.amazon.awscdk.services.iam.PolicyStatement;
 import software.amazon.awscdk.services.iam.Role;
 import software.amazon.awscdk.services.iam.ServicePrincipal;
 import software.amazon.awscdk.services.logs.LogGroup;
@@ -69,6 +75,19 @@ public final class MergeWorker extends Construct {
     /** Scratch space: a task-scoped Docker volume mounted on /tmp (kept writable for any image user). */
     static final String SCRATCH_MOUNT = "/tmp";
     static final String SCRATCH_DIR = SCRATCH_MOUNT + "/mergeline-worker";
+
+    /** The worker's HTTP port (Quarkus' default; /q/health, /q/metrics). */
+    static final int HTTP_PORT = 8080;
+
+    /**
+     * Container health check: GET /q/health/live answers 200 while the worker is live (503 when a
+     * check is DOWN). Plain bash, since neither the UBI nor the CUDA base image is sure to carry curl.
+     */
+    static String healthCheckScript(int port) {
+        return "exec 3<>/dev/tcp/127.0.0.1/" + port
+                + " && printf 'GET /q/health/live HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3"
+                + " && head -n 1 <&3 | grep -q ' 200 '";
+    }
 
     private final Cluster cluster;
     private final Ec2Service service;
@@ -184,12 +203,31 @@ public final class MergeWorker extends Construct {
                         .build()))
                 // the worker finishes or hands back its current merge on SIGTERM; 120 s is ECS's maximum
                 .stopTimeout(Duration.seconds(120))
+                .healthCheck(HealthCheck.builder()
+                        .command(List.of("CMD", "bash", "-c", healthCheckScript(HTTP_PORT)))
+                        .interval(Duration.seconds(30))
+                        .timeout(Duration.seconds(5))
+                        .retries(3)
+                        // JVM start, ONNX Runtime and CUDA initialisation
+                        .startPeriod(Duration.seconds(180))
+                        .build())
                 .essential(true)
                 .build());
         container.addMountPoints(MountPoint.builder()
                 .sourceVolume("scratch").containerPath(SCRATCH_MOUNT).readOnly(false).build());
 
         LeastPrivilege.grantWorker(taskDefinition.getTaskRole(), storage);
+        // scale-in protection through the ECS agent endpoint, on this cluster's tasks only
+        taskDefinition.getTaskRole().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("OwnScaleInProtection")
+                .effect(Effect.ALLOW)
+                .actions(List.of("ecs:UpdateTaskProtection", "ecs:GetTaskProtection"))
+                .resources(List.of(Stack.of(this).formatArn(ArnComponents.builder()
+                        .service("ecs").resource("task")
+                        .resourceName(cluster.getClusterName() + "/*")
+                        .arnFormat(ArnFormat.SLASH_RESOURCE_NAME)
+                        .build())))
+                .build());
         LeastPrivilege.grantKafka(taskDefinition.getTaskRole(), config,
                 List.of(Contract.TOPIC_MERGED_MODEL_READY, Contract.TOPIC_MERGE_FAILURES, Contract.TOPIC_MERGE_PROGRESS),
                 Contract.TOPIC_MERGE_REQUESTS, Contract.GROUP_WORKER);

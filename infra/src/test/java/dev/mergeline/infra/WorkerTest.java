@@ -87,6 +87,65 @@ class WorkerTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void healthCheckProbesTheWorkersLivenessEndpoint() throws Exception {
+        Map<String, Object> td = Cfn.resources(Synth.msk(), "AWS::ECS::TaskDefinition").values().iterator().next();
+        Map<String, Object> container = ((List<Map<String, Object>>) td.get("ContainerDefinitions")).get(0);
+        Map<String, Object> check = (Map<String, Object>) container.get("HealthCheck");
+        List<String> command = (List<String>) check.get("Command");
+        assertEquals(List.of("CMD", "bash", "-c"), command.subList(0, 3));
+        String script = command.get(3);
+        assertTrue(script.contains("/dev/tcp/127.0.0.1/8080"), script);
+        // the worker serves /q/health (quarkus-smallrye-health) on Quarkus' default port
+        String workerPom = java.nio.file.Files.readString(java.nio.file.Path.of(
+                System.getProperty("mergeline.infra.dir", "."), "../merge-engine/worker/pom.xml"));
+        assertTrue(workerPom.contains("<artifactId>quarkus-smallrye-health</artifactId>"));
+        // run the template's own script against a local server standing in for the worker
+        java.util.concurrent.atomic.AtomicInteger status = new java.util.concurrent.atomic.AtomicInteger(200);
+        List<String> paths = new java.util.concurrent.CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        server.createContext("/", ex -> {
+            paths.add(ex.getRequestURI().getPath());
+            byte[] body = "{\"status\":\"UP\"}".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.sendResponseHeaders(status.get(), body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        server.start();
+        String local = script.replace("/8080", "/" + server.getAddress().getPort());
+        try {
+            assertEquals(0, bash(local), "healthy worker reported unhealthy");
+            status.set(503); // a DOWN check
+            assertTrue(bash(local) != 0, "a DOWN worker passed the health check");
+        } finally {
+            server.stop(0);
+        }
+        assertEquals(List.of("/q/health/live", "/q/health/live"), paths);
+        assertTrue(bash(local) != 0, "no worker listening passed the health check");
+        assertTrue(((Number) check.get("StartPeriod")).intValue() >= 60, "JVM + ONNX Runtime start needs a grace period");
+    }
+
+    private static int bash(String script) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", script).redirectErrorStream(true).start();
+        p.getInputStream().readAllBytes();
+        assertTrue(p.waitFor(20, java.util.concurrent.TimeUnit.SECONDS));
+        return p.exitValue();
+    }
+
+    @Test
+    void theWorkerMayProtectOnlyTasksOfItsOwnCluster() {
+        Template t = Synth.msk();
+        String cluster = Cfn.resources(t, "AWS::ECS::Cluster").keySet().iterator().next();
+        List<Cfn.Statement> protection = Cfn.roleStatements(t, Cfn.workerTaskRole(t)).stream()
+                .filter(st -> st.hasAction("ecs:UpdateTaskProtection")).toList();
+        assertEquals(1, protection.size(), protection.toString());
+        assertEquals(List.of("ecs:UpdateTaskProtection", "ecs:GetTaskProtection"), protection.get(0).actions());
+        assertEquals(List.of("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/${" + cluster + "}/*"),
+                protection.get(0).resources());
+    }
+
+    @Test
     void applicationAutoScalingAloneOwnsTheTaskCount() {
         for (Template t : List.of(Synth.msk(), Synth.variant())) {
             // CloudFormation would reset a DesiredCount to its template value on every stack update,

@@ -60,6 +60,10 @@ public final class MergelineConfig {
     public final String vpcId;
     public final List<String> vpcAvailabilityZones;
     public final List<String> vpcPrivateSubnetIds;
+    /** Route tables of the imported private subnets: an S3 gateway endpoint is added to them. */
+    public final List<String> vpcPrivateRouteTableIds;
+    /** Imported VPC: create the interface endpoints the functions and the Kafka mapping need without NAT. */
+    public final boolean vpcInterfaceEndpoints;
     // worker
     public final String workerImageRepository;
     public final String workerImageTag;
@@ -79,6 +83,8 @@ public final class MergelineConfig {
     // operations
     public final int logRetentionDays;
     public final String alarmEmail;
+    /** Extra tags on every resource (cost allocation, ownership), besides project and component. */
+    public final java.util.Map<String, String> tags;
 
     private MergelineConfig(Builder b) {
         bucketName = require(b.bucketName, "bucketName");
@@ -105,6 +111,8 @@ public final class MergelineConfig {
         vpcId = blankToNull(b.vpcId);
         vpcAvailabilityZones = List.copyOf(b.vpcAvailabilityZones);
         vpcPrivateSubnetIds = List.copyOf(b.vpcPrivateSubnetIds);
+        vpcPrivateRouteTableIds = List.copyOf(b.vpcPrivateRouteTableIds);
+        vpcInterfaceEndpoints = b.vpcInterfaceEndpoints;
         workerImageRepository = require(b.workerImageRepository, "workerImageRepository");
         workerImageTag = require(b.workerImageTag, "workerImageTag");
         workerInstanceTypes = List.copyOf(b.workerInstanceTypes);
@@ -121,6 +129,7 @@ public final class MergelineConfig {
         lagMetricName = require(b.lagMetricName, "lagMetricName");
         logRetentionDays = positive(b.logRetentionDays, "logRetentionDays");
         alarmEmail = blankToNull(b.alarmEmail);
+        tags = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(b.tags));
 
         if (!bucketName.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
             throw new IllegalArgumentException("bucketName must be a literal S3 bucket name, got: " + bucketName);
@@ -151,11 +160,53 @@ public final class MergelineConfig {
             throw new IllegalArgumentException("kafkaClientAuth=scram needs kafkaSecretArn (a Secrets Manager "
                     + "secret with username and password)");
         }
+        if (!vpcPrivateRouteTableIds.isEmpty() && vpcPrivateRouteTableIds.size() != vpcPrivateSubnetIds.size()) {
+            throw new IllegalArgumentException("vpcPrivateRouteTableIds needs one route table per private subnet");
+        }
+        kafkaPorts(); // validates the bootstrap servers against the auth mode early
         if (vpcId != null && (vpcAvailabilityZones.isEmpty()
                 || vpcPrivateSubnetIds.size() != vpcAvailabilityZones.size())) {
             throw new IllegalArgumentException("vpcId needs vpcAvailabilityZones and vpcPrivateSubnetIds, "
                     + "one subnet per zone");
         }
+    }
+
+    /**
+     * The brokers' ports, from {@link #kafkaBootstrapServers}: the only ports the brokers' security
+     * group opens to the clients. With MSK each auth mode has its own listener port (private / public):
+     * plaintext 9092, TLS 9094/9194, SASL/SCRAM 9096/9196, IAM 9098/9198; another port for the
+     * chosen mode is refused.
+     */
+    public List<Integer> kafkaPorts() {
+        java.util.TreeSet<Integer> ports = new java.util.TreeSet<>();
+        for (String server : kafkaBootstrapServers.split("\\s*,\\s*")) {
+            int colon = server.lastIndexOf(':');
+            int port;
+            try {
+                port = colon < 0 ? -1 : Integer.parseInt(server.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 1 || port > 65_535) {
+                throw new IllegalArgumentException("kafkaBootstrapServers: '" + server + "' has no host:port");
+            }
+            ports.add(port);
+        }
+        if (kafkaMode == KafkaMode.MSK) {
+            List<Integer> allowed = switch (kafkaClientAuth) {
+                case PLAINTEXT -> List.of(9092);
+                case TLS -> List.of(9094, 9194);
+                case SCRAM -> List.of(9096, 9196);
+                case IAM -> List.of(9098, 9198);
+            };
+            for (int port : ports) {
+                if (!allowed.contains(port)) {
+                    throw new IllegalArgumentException("kafkaBootstrapServers: MSK serves kafkaClientAuth="
+                            + kafkaClientAuth.name().toLowerCase(Locale.ROOT) + " on " + allowed + ", not on " + port);
+                }
+            }
+        }
+        return List.copyOf(ports);
     }
 
     /** Cluster name of {@link #mskClusterArn}, for the MSK consumer-lag metric's dimension. */
@@ -214,6 +265,8 @@ public final class MergelineConfig {
         c.str("vpcId").ifPresent(b::vpcId);
         c.list("vpcAvailabilityZones").ifPresent(b::vpcAvailabilityZones);
         c.list("vpcPrivateSubnetIds").ifPresent(b::vpcPrivateSubnetIds);
+        c.list("vpcPrivateRouteTableIds").ifPresent(b::vpcPrivateRouteTableIds);
+        c.str("vpcInterfaceEndpoints").ifPresent(v -> b.vpcInterfaceEndpoints(Boolean.parseBoolean(v)));
         c.str("workerImageRepository").ifPresent(b::workerImageRepository);
         c.str("workerImageTag").ifPresent(b::workerImageTag);
         c.list("workerInstanceTypes").ifPresent(b::workerInstanceTypes);
@@ -229,6 +282,18 @@ public final class MergelineConfig {
         c.str("lagMetricName").ifPresent(b::lagMetricName);
         c.integer("logRetentionDays").ifPresent(b::logRetentionDays);
         c.str("alarmEmail").ifPresent(b::alarmEmail);
+        Object tags = context.apply("tags");
+        if (tags instanceof java.util.Map<?, ?> m) {
+            m.forEach((k, v) -> b.tag(String.valueOf(k), String.valueOf(v)));
+        } else {
+            c.list("tags").ifPresent(l -> l.forEach(kv -> {
+                int eq = kv.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("tags: expected key=value, got: " + kv);
+                }
+                b.tag(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+            }));
+        }
         return b.build();
     }
 
@@ -321,6 +386,8 @@ public final class MergelineConfig {
         private String vpcId;
         private List<String> vpcAvailabilityZones = List.of();
         private List<String> vpcPrivateSubnetIds = List.of();
+        private List<String> vpcPrivateRouteTableIds = List.of();
+        private boolean vpcInterfaceEndpoints = true;
         private String workerImageRepository = "mergeline/merge-worker";
         private String workerImageTag = "0.1.0-cuda";
         private List<String> workerInstanceTypes = List.of("g5.xlarge", "g6.xlarge", "g4dn.xlarge");
@@ -336,6 +403,7 @@ public final class MergelineConfig {
         private String lagMetricName = "SumOffsetLag";
         private int logRetentionDays = 30;
         private String alarmEmail;
+        private final java.util.Map<String, String> tags = new java.util.LinkedHashMap<>();
 
         public Builder bucketName(String v) { bucketName = v; return this; }
         public Builder encryption(Encryption v) { encryption = v; return this; }
@@ -358,6 +426,8 @@ public final class MergelineConfig {
         public Builder vpcId(String v) { vpcId = v; return this; }
         public Builder vpcAvailabilityZones(List<String> v) { vpcAvailabilityZones = v; return this; }
         public Builder vpcPrivateSubnetIds(List<String> v) { vpcPrivateSubnetIds = v; return this; }
+        public Builder vpcPrivateRouteTableIds(List<String> v) { vpcPrivateRouteTableIds = v; return this; }
+        public Builder vpcInterfaceEndpoints(boolean v) { vpcInterfaceEndpoints = v; return this; }
         public Builder workerImageRepository(String v) { workerImageRepository = v; return this; }
         public Builder workerImageTag(String v) { workerImageTag = v; return this; }
         public Builder workerInstanceTypes(List<String> v) { workerInstanceTypes = v; return this; }
@@ -373,6 +443,7 @@ public final class MergelineConfig {
         public Builder lagMetricName(String v) { lagMetricName = v; return this; }
         public Builder logRetentionDays(int v) { logRetentionDays = v; return this; }
         public Builder alarmEmail(String v) { alarmEmail = v; return this; }
+        public Builder tag(String key, String value) { tags.put(key, value); return this; }
 
         public MergelineConfig build() {
             return new MergelineConfig(this);

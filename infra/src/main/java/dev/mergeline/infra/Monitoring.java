@@ -21,11 +21,13 @@ import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
 import software.constructs.Construct;
 
 /**
- * Alarms on failures, all sent to one SNS topic ({@code alarmEmail} subscribes an address):
- * Lambda errors of either function, S3 events the validation function gave up on (dead-letter
- * queue), {@code merge.failed} lines in the worker's log (a metric filter), and worker tasks that
- * crash or fail to start (an EventBridge rule on ECS task state changes, which also forwards each
- * such event to the topic; the alarm fires when it repeats).
+ * Alarms, all sent to one SNS topic ({@code alarmEmail} subscribes an address): Lambda errors and
+ * throttles of either function; S3 events the validation function gave up on (dead-letter queue) and
+ * Kafka records the event source mapping gave up on (failure queue), by count and by age; the
+ * mapping's offset lag; {@code merge.failed} lines in the worker's log (a metric filter); worker
+ * tasks that crash or fail to start (an EventBridge rule on ECS task state changes, which also
+ * forwards each such event to the topic; the alarm fires when it repeats); worker tasks waiting for
+ * GPU capacity (the capacity provider's reservation above 100 %).
  */
 public final class Monitoring extends Construct {
 

@@ -126,6 +126,16 @@ class ConfigTest {
         noGpuTypes.put("workerInstanceTypes", List.of());
         assertThrows(IllegalArgumentException.class, () -> fromContext(noGpuTypes));
 
+        // MSK serves each auth mode on its own port: IAM clients on the SCRAM port would never connect
+        Map<String, Object> iamOnScramPort = msk();
+        iamOnScramPort.put("kafkaBootstrapServers", "b-1.x.kafka.eu-west-1.amazonaws.com:9096");
+        IllegalArgumentException wrongPort = assertThrows(IllegalArgumentException.class,
+                () -> fromContext(iamOnScramPort));
+        assertTrue(wrongPort.getMessage().contains("9096"), wrongPort.getMessage());
+        Map<String, Object> noPort = msk();
+        noPort.put("kafkaBootstrapServers", "b-1.x.kafka.eu-west-1.amazonaws.com");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(noPort));
+
         Map<String, Object> tokenBucket = msk();
         tokenBucket.put("bucketName", "${Token[TOKEN.1]}");
         assertThrows(IllegalArgumentException.class, () -> fromContext(tokenBucket));

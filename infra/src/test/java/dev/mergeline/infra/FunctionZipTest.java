@@ -110,6 +110,54 @@ class FunctionZipTest {
         assertEquals(List.of(topic), esm.get("Topics"));
     }
 
+    /** Native libraries that have no build for every architecture, and why they never load in the functions. */
+    private static final Map<String, String> NOT_LOADED_NATIVES = Map.of(
+            "com.aayushatharva.brotli4j.native-linux-x86_64",
+            "Brotli serves Vert.x HTTP compression only, which the Lambda handler path does not run");
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyNativeLibraryOfTheZipHasABuildForTheLambdaArchitecture() throws Exception {
+        requireZip();
+        List<String> architectures = (List<String>) Cfn.resources(template, "AWS::Lambda::Function").values()
+                .iterator().next().get("Architectures");
+        String wanted = architectures.equals(List.of("arm64")) ? "aarch64" : "x86_64";
+        List<String> missing = new ArrayList<>();
+        int checked = 0;
+        for (Path jar : code.libraries()) {
+            String name = jar.getFileName().toString();
+            List<String> linuxNatives = new ArrayList<>();
+            try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(jar.toFile())) {
+                z.stream().map(java.util.zip.ZipEntry::getName)
+                        .filter(n -> n.endsWith(".so") && n.toLowerCase(java.util.Locale.ROOT).contains("linux")
+                                && !n.contains("android") && !n.contains("musl"))
+                        .forEach(linuxNatives::add);
+            }
+            if (linuxNatives.isEmpty() || NOT_LOADED_NATIVES.keySet().stream().anyMatch(name::startsWith)) {
+                continue;
+            }
+            checked++;
+            boolean has = linuxNatives.stream().anyMatch(n -> wanted.equals("aarch64")
+                    ? n.contains("aarch64") || n.contains("arm64")
+                    : n.contains("x86_64") || n.contains("amd64"));
+            if (!has) {
+                missing.add(name + " " + linuxNatives);
+            }
+        }
+        assertTrue(checked >= 3, "expected the Kafka codecs' natives (zstd, snappy, lz4) in function.zip");
+        assertTrue(missing.isEmpty(), "no " + wanted + " build in: " + missing);
+    }
+
+    @Test
+    void theZipCarriesQuarkusSnapStartSupport() throws Exception {
+        requireZip();
+        // the build-time step that prepares the application for SnapStart's snapshot, and the CRaC API
+        assertTrue(code.rootClasses("io.quarkus.runner.recorded").stream()
+                .anyMatch(c -> c.startsWith("io.quarkus.runner.recorded.SnapStartProcessor")));
+        assertTrue(code.libraries().stream().anyMatch(p -> p.getFileName().toString().startsWith("org.crac.crac-")));
+        code.load("org.crac.Resource");
+    }
+
     @Test
     void rootBuildPackagesTheFunctionsBeforeInfra() throws Exception {
         String pom = Files.readString(zip.getParent().getParent().getParent().resolve("pom.xml"));

@@ -237,17 +237,52 @@ class FunctionsTest {
         t.resourceCountIs("AWS::EC2::VPC", 0);
         t.hasResourceProperties("AWS::Lambda::Function", Map.of("VpcConfig", Match.objectLike(Map.of(
                 "SubnetIds", List.of("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2")))));
-        t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", Map.of(
-                "GroupId", "sg-0123456789abcdef0",
-                "IpProtocol", "tcp",
-                "FromPort", 9092,
-                "ToPort", 9098));
+        // the brokers open only the port of the bootstrap servers (SASL/SCRAM here), not 9092-9098
+        List<Map<String, Object>> brokerRules = Cfn.resources(t, "AWS::EC2::SecurityGroupIngress").values().stream()
+                .filter(r -> "sg-0123456789abcdef0".equals(r.get("GroupId"))).toList();
+        assertEquals(1, brokerRules.size(), brokerRules.toString());
+        assertEquals(9096, brokerRules.get(0).get("FromPort"));
+        assertEquals(9096, brokerRules.get(0).get("ToPort"));
         // default: a small VPC of its own, with an S3 gateway endpoint
         Template created = Synth.msk();
         created.resourceCountIs("AWS::EC2::VPC", 1);
         created.resourceCountIs("AWS::EC2::NatGateway", 1);
         created.hasResourceProperties("AWS::EC2::VPCEndpoint", Map.of("VpcEndpointType", "Gateway",
                 "ServiceName", Match.objectLike(Map.of())));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void importedVpcGetsTheEndpointsTheFunctionsAndTheKafkaMappingNeedWithoutNat() {
+        Template t = Synth.variant();
+        t.hasResourceProperties("AWS::EC2::VPCEndpoint", Map.of(
+                "VpcEndpointType", "Gateway",
+                "VpcId", "vpc-0123456789abcdef0",
+                "RouteTableIds", List.of("rtb-0aaaaaaaaaaaaaaa1", "rtb-0bbbbbbbbbbbbbbb2")));
+        List<String> services = new java.util.ArrayList<>();
+        String endpointGroup = null;
+        for (Map<String, Object> e : Cfn.resources(t, "AWS::EC2::VPCEndpoint").values()) {
+            if ("Interface".equals(e.get("VpcEndpointType"))) {
+                services.add(Cfn.render(e.get("ServiceName")).replaceAll(".*\\.", ""));
+                assertEquals(true, e.get("PrivateDnsEnabled"));
+                assertEquals(List.of("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"), e.get("SubnetIds"));
+                endpointGroup = String.valueOf(((List<Object>) e.get("SecurityGroupIds")).get(0));
+            }
+        }
+        // Lambda and STS for the mapping's pollers, SQS for its failure queue, Secrets Manager for SCRAM
+        assertEquals(List.of("lambda", "sts", "sqs", "secretsmanager"), services);
+        // HTTPS from the clients' group and from the brokers' group (the MSK mapping's pollers use it)
+        Map<String, Object> sg = Cfn.resources(t, "AWS::EC2::SecurityGroup").entrySet().stream()
+                .filter(e -> String.valueOf(e.getValue().get("GroupDescription")).contains("interface endpoints"))
+                .map(Map.Entry::getValue).findFirst().orElseThrow();
+        List<Map<String, Object>> ingress = (List<Map<String, Object>>) sg.get("SecurityGroupIngress");
+        assertEquals(List.of(443, 443), ingress.stream().map(r -> r.get("FromPort")).toList());
+        assertTrue(ingress.stream().anyMatch(r -> "sg-0123456789abcdef0".equals(r.get("SourceSecurityGroupId"))),
+                ingress.toString());
+        assertTrue(endpointGroup.contains("GroupId"), endpointGroup);
+        // the created VPC has a NAT gateway and its own S3 endpoint: no interface endpoints there
+        assertEquals(0, Cfn.resources(Synth.msk(), "AWS::EC2::VPCEndpoint").values().stream()
+                .filter(e -> "Interface".equals(e.get("VpcEndpointType"))).count());
     }
 
     @SuppressWarnings("unchecked")

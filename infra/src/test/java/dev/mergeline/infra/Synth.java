@@ -71,6 +71,7 @@ final class Synth {
                 .vpcId("vpc-0123456789abcdef0")
                 .vpcAvailabilityZones(List.of("eu-west-1a", "eu-west-1b"))
                 .vpcPrivateSubnetIds(List.of("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"))
+                .vpcPrivateRouteTableIds(List.of("rtb-0aaaaaaaaaaaaaaa1", "rtb-0bbbbbbbbbbbbbbb2"))
                 .workerInstanceTypes(List.of("g6.xlarge", "g6e.xlarge"))
                 .workerOnDemandBase(0)
                 .functionArchitecture(MergelineConfig.FunctionArchitecture.X86_64)
@@ -78,7 +79,8 @@ final class Synth {
                 .workerMinTasks(1)
                 .workerMaxTasks(4)
                 .workerLagPerTask(3)
-                .alarmEmail("oncall@example.com");
+                .alarmEmail("oncall@example.com")
+                .tag("cost-center", "ml-platform");
     }
 
     static synchronized Template msk() {

@@ -1,6 +1,10 @@
 package dev.mergeline.infra;
 
-/** Names fixed by the system contract (docs/contract.md) and the applications' configuration. */
+/**
+ * Names fixed by the system contract (docs/contract.md) and the applications' configuration.
+ * {@code FunctionZipTest} checks the handler, the Funqy exports and the functions' consumer group
+ * against the real {@code functions/target/function.zip}.
+ */
 public final class Contract {
     private Contract() {
     }
@@ -21,8 +25,11 @@ public final class Contract {
     public static final String GROUP_FUNCTIONS = "mergeline-functions";
     public static final String GROUP_WORKER = "mergeline-worker";
 
-    // Lambda handler of the Quarkus Funqy function.zip, and its two exported functions
-    public static final String FUNQY_HANDLER = "io.quarkus.amazon.lambda.runtime.QuarkusStreamHandler::handleRequest";
+    /**
+     * Lambda handler of the Quarkus Funqy function.zip (quarkus-funqy-amazon-lambda; Quarkus writes
+     * the same string into functions/target/sam.jvm.yaml), and its two exported functions.
+     */
+    public static final String FUNQY_HANDLER = "io.quarkus.funqy.lambda.FunqyStreamHandler::handleRequest";
     public static final String EXPORT_S3 = "s3Trigger";
     public static final String EXPORT_KAFKA = "kafkaTrigger";
 

@@ -5,14 +5,25 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
+import software.amazon.awscdk.ArnComponents;
+import software.amazon.awscdk.ArnFormat;
 import software.amazon.awscdk.Aws;
 import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.Stack;
 import software.amazon.awscdk.services.applicationautoscaling.AdjustmentType;
 import software.amazon.awscdk.services.applicationautoscaling.BasicStepScalingPolicyProps;
 import software.amazon.awscdk.services.applicationautoscaling.EnableScalingProps;
 import software.amazon.awscdk.services.applicationautoscaling.ScalingInterval;
 import software.amazon.awscdk.services.autoscaling.AutoScalingGroup;
+import software.amazon.awscdk.services.autoscaling.InstancesDistribution;
+import software.amazon.awscdk.services.autoscaling.LaunchTemplateOverrides;
+import software.amazon.awscdk.services.autoscaling.MixedInstancesPolicy;
+import software.amazon.awscdk.services.autoscaling.OnDemandAllocationStrategy;
+import software.amazon.awscdk.services.autoscaling.SpotAllocationStrategy;
+import software.amazon.awscdk.services.cloudwatch.IMetric;
+import software.amazon.awscdk.services.cloudwatch.MathExpression;
 import software.amazon.awscdk.services.cloudwatch.Metric;
+import software.amazon.awscdk.services.cloudwatch.MetricOptions;
 import software.amazon.awscdk.services.ec2.BlockDevice;
 import software.amazon.awscdk.services.ec2.BlockDeviceVolume;
 import software.amazon.awscdk.services.ec2.EbsDeviceOptions;
@@ -34,12 +45,15 @@ import software.amazon.awscdk.services.ecs.DeploymentCircuitBreaker;
 import software.amazon.awscdk.services.ecs.DockerVolumeConfiguration;
 import software.amazon.awscdk.services.ecs.Ec2Service;
 import software.amazon.awscdk.services.ecs.Ec2TaskDefinition;
+import software.amazon.awscdk.services.ecs.HealthCheck;
 import software.amazon.awscdk.services.ecs.EcsOptimizedImage;
 import software.amazon.awscdk.services.ecs.LogDrivers;
 import software.amazon.awscdk.services.ecs.MountPoint;
 import software.amazon.awscdk.services.ecs.NetworkMode;
 import software.amazon.awscdk.services.ecs.Scope;
 import software.amazon.awscdk.services.ecs.Volume;
+import software.amazon.awscdk.services.iam.Effect;
+import software.amazon.awscdk.services.iam.PolicyStatement;
 import software.amazon.awscdk.services.iam.Role;
 import software.amazon.awscdk.services.iam.ServicePrincipal;
 import software.amazon.awscdk.services.logs.LogGroup;
@@ -48,11 +62,13 @@ import software.constructs.Construct;
 
 /**
  * The GPU merge worker: an ECS cluster whose only capacity is an Auto Scaling group of GPU
- * instances (g5/g6, ECS GPU-optimized AMI) behind a managed-scaling capacity provider; a task
- * definition that reserves one GPU; a service that scales its task count on the consumer lag of
- * group {@code mergeline-worker} on {@code merge-requests}. ECS managed scaling then starts and
- * stops instances to fit the tasks, so with {@code workerMinTasks=0} an idle pipeline runs no
- * GPU instance at all.
+ * instances (several types, an On-Demand base and Spot above it, capacity rebalancing; ECS
+ * GPU-optimized AMI) behind a managed-scaling capacity provider; a task definition that reserves
+ * one GPU; a service whose task count belongs to Application Auto Scaling alone (no
+ * {@code DesiredCount} in the template, so a deployment never resets it) and follows
+ * {@link #scalingSignal}. ECS managed scaling then starts and stops instances to fit the tasks, so
+ * with {@code workerMinTasks=0} an idle pipeline runs no GPU instance at all. A busy task protects
+ * itself from scale-in through the ECS agent (the worker's {@code TaskProtection}).
  */
 public final class MergeWorker extends Construct {
 
@@ -60,14 +76,32 @@ public final class MergeWorker extends Construct {
     static final String SCRATCH_MOUNT = "/tmp";
     static final String SCRATCH_DIR = SCRATCH_MOUNT + "/mergeline-worker";
 
+    /** The worker's HTTP port (Quarkus' default; /q/health, /q/metrics). */
+    static final int HTTP_PORT = 8080;
+
+    /**
+     * Container health check: GET /q/health/live answers 200 while the worker is live (503 when a
+     * check is DOWN). Plain bash, since neither the UBI nor the CUDA base image is sure to carry curl.
+     */
+    static String healthCheckScript(int port) {
+        return "exec 3<>/dev/tcp/127.0.0.1/" + port
+                + " && printf 'GET /q/health/live HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3"
+                + " && head -n 1 <&3 | grep -q ' 200 '";
+    }
+
     private final Cluster cluster;
     private final Ec2Service service;
     private final Ec2TaskDefinition taskDefinition;
     private final LogGroup logs;
     private final Metric lagMetric;
+    private final MathExpression scalingSignal;
+    private final AsgCapacityProvider capacity;
+
+    /** Scaling metrics' period: one datapoint per 5 minutes, so one invocation is enough to start a worker. */
+    static final Duration SCALING_PERIOD = Duration.minutes(5);
 
     public MergeWorker(Construct scope, String id, MergelineConfig config, Storage storage, Network network,
-            KafkaClients kafka, RetentionDays retention) {
+            KafkaClients kafka, ValidationFunctions functions, RetentionDays retention) {
         super(scope, id);
         cluster = Cluster.Builder.create(this, "Cluster").vpc(network.vpc()).build();
 
@@ -88,9 +122,11 @@ public final class MergeWorker extends Construct {
                 // tasks (awsvpc) must not borrow the instance role through the metadata service
                 "echo ECS_AWSVPC_BLOCK_IMDS=true >> /etc/ecs/ecs.config",
                 // give a stopped task's scratch volume back soon (default: 3 h)
-                "echo ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=10m >> /etc/ecs/ecs.config");
+                "echo ECS_ENGINE_TASK_CLEANUP_WAIT_DURATION=10m >> /etc/ecs/ecs.config",
+                // a Spot interruption notice drains the instance: its task gets SIGTERM and hands its job back
+                "echo ECS_ENABLE_SPOT_INSTANCE_DRAINING=true >> /etc/ecs/ecs.config");
         LaunchTemplate template = LaunchTemplate.Builder.create(this, "GpuLaunchTemplate")
-                .instanceType(new InstanceType(config.workerInstanceType))
+                .instanceType(new InstanceType(config.workerInstanceTypes.get(0)))
                 .machineImage(ami)
                 .userData(userData)
                 .role(instanceRole)
@@ -107,14 +143,29 @@ public final class MergeWorker extends Construct {
                                 .build()))
                         .build()))
                 .build();
+        // Several GPU types (one GPU each) in order of preference; workerOnDemandBase On-Demand instances
+        // first, every further one Spot (price-capacity-optimized over all types and zones); capacity
+        // rebalancing launches a replacement when EC2 signals a Spot instance at elevated risk.
         AutoScalingGroup gpus = AutoScalingGroup.Builder.create(this, "GpuInstances")
                 .vpc(network.vpc())
                 .vpcSubnets(network.privateSubnets())
-                .launchTemplate(template)
+                .mixedInstancesPolicy(MixedInstancesPolicy.builder()
+                        .launchTemplate(template)
+                        .launchTemplateOverrides(config.workerInstanceTypes.stream()
+                                .map(t -> LaunchTemplateOverrides.builder().instanceType(new InstanceType(t)).build())
+                                .toList())
+                        .instancesDistribution(InstancesDistribution.builder()
+                                .onDemandBaseCapacity(config.workerOnDemandBase)
+                                .onDemandPercentageAboveBaseCapacity(0)
+                                .onDemandAllocationStrategy(OnDemandAllocationStrategy.PRIORITIZED)
+                                .spotAllocationStrategy(SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED)
+                                .build())
+                        .build())
+                .capacityRebalance(true)
                 .minCapacity(0)
                 .maxCapacity(config.workerMaxTasks)
                 .build();
-        AsgCapacityProvider capacity = AsgCapacityProvider.Builder.create(this, "GpuCapacity")
+        capacity = AsgCapacityProvider.Builder.create(this, "GpuCapacity")
                 .autoScalingGroup(gpus)
                 .enableManagedScaling(true)
                 .enableManagedTerminationProtection(true)
@@ -152,12 +203,31 @@ public final class MergeWorker extends Construct {
                         .build()))
                 // the worker finishes or hands back its current merge on SIGTERM; 120 s is ECS's maximum
                 .stopTimeout(Duration.seconds(120))
+                .healthCheck(HealthCheck.builder()
+                        .command(List.of("CMD", "bash", "-c", healthCheckScript(HTTP_PORT)))
+                        .interval(Duration.seconds(30))
+                        .timeout(Duration.seconds(5))
+                        .retries(3)
+                        // JVM start, ONNX Runtime and CUDA initialisation
+                        .startPeriod(Duration.seconds(180))
+                        .build())
                 .essential(true)
                 .build());
         container.addMountPoints(MountPoint.builder()
                 .sourceVolume("scratch").containerPath(SCRATCH_MOUNT).readOnly(false).build());
 
         LeastPrivilege.grantWorker(taskDefinition.getTaskRole(), storage);
+        // scale-in protection through the ECS agent endpoint, on this cluster's tasks only
+        taskDefinition.getTaskRole().addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("OwnScaleInProtection")
+                .effect(Effect.ALLOW)
+                .actions(List.of("ecs:UpdateTaskProtection", "ecs:GetTaskProtection"))
+                .resources(List.of(Stack.of(this).formatArn(ArnComponents.builder()
+                        .service("ecs").resource("task")
+                        .resourceName(cluster.getClusterName() + "/*")
+                        .arnFormat(ArnFormat.SLASH_RESOURCE_NAME)
+                        .build())))
+                .build());
         LeastPrivilege.grantKafka(taskDefinition.getTaskRole(), config,
                 List.of(Contract.TOPIC_MERGED_MODEL_READY, Contract.TOPIC_MERGE_FAILURES, Contract.TOPIC_MERGE_PROGRESS),
                 Contract.TOPIC_MERGE_REQUESTS, Contract.GROUP_WORKER);
@@ -165,7 +235,8 @@ public final class MergeWorker extends Construct {
         service = Ec2Service.Builder.create(this, "Service")
                 .cluster(cluster)
                 .taskDefinition(taskDefinition)
-                .desiredCount(config.workerMinTasks)
+                // no desiredCount: Application Auto Scaling owns the count (CloudFormation would reset it on
+                // every update and stop merges in flight)
                 // no spare GPU for a rolling deployment: replace tasks in place
                 .minHealthyPercent(0)
                 .maxHealthyPercent(100)
@@ -179,18 +250,44 @@ public final class MergeWorker extends Construct {
                 .build();
 
         lagMetric = lagMetric(config);
+        MetricOptions sum = MetricOptions.builder().statistic("Sum").period(SCALING_PERIOD).build();
+        scalingSignal = scalingSignal(lagMetric, List.of(
+                functions.validation().metricInvocations(sum), functions.kafkaIngress().metricInvocations(sum)));
         service.autoScaleTaskCount(EnableScalingProps.builder()
                         .minCapacity(config.workerMinTasks)
                         .maxCapacity(config.workerMaxTasks)
                         .build())
                 .scaleOnMetric("ScaleOnConsumerLag", BasicStepScalingPolicyProps.builder()
-                        .metric(lagMetric)
+                        .metric(scalingSignal)
                         .scalingSteps(scalingSteps(config))
                         .adjustmentType(AdjustmentType.EXACT_CAPACITY)
-                        .evaluationPeriods(3)
-                        .datapointsToAlarm(2)
+                        .evaluationPeriods(1)
+                        .datapointsToAlarm(1)
                         .cooldown(Duration.minutes(5))
                         .build());
+    }
+
+    /**
+     * What the task count follows: the worker group's consumer lag where it exists; where it does not
+     * (a fresh group that never committed an offset, for which MSK publishes no lag), 1 while either
+     * validation function was invoked in the period (it may have produced a merge request), else 0.
+     * The first worker then consumes from the earliest offset and commits, and from then on the lag
+     * metric exists and rules alone; a failed validation no longer starts a GPU instance.
+     */
+    static MathExpression scalingSignal(Metric lag, List<IMetric> invocations) {
+        Map<String, IMetric> metrics = new LinkedHashMap<>();
+        metrics.put("lag", lag);
+        StringBuilder anyInvocation = new StringBuilder();
+        for (int i = 0; i < invocations.size(); i++) {
+            metrics.put("inv" + i, invocations.get(i));
+            anyInvocation.append(i == 0 ? "" : " + ").append("FILL(inv").append(i).append(", 0)");
+        }
+        return MathExpression.Builder.create()
+                .expression("IF(FILL(lag, -1) < 0, IF(" + anyInvocation + " > 0, 1, 0), lag)")
+                .usingMetrics(metrics)
+                .label("waiting merge requests (consumer lag; before the first commit: 1 if the functions ran)")
+                .period(SCALING_PERIOD)
+                .build();
     }
 
     /**
@@ -212,7 +309,7 @@ public final class MergeWorker extends Construct {
                 .metricName(config.lagMetricName)
                 .dimensionsMap(dims)
                 .statistic("Maximum")
-                .period(Duration.minutes(1))
+                .period(SCALING_PERIOD)
                 .build();
     }
 
@@ -255,5 +352,13 @@ public final class MergeWorker extends Construct {
 
     public Metric lagMetric() {
         return lagMetric;
+    }
+
+    public MathExpression scalingSignal() {
+        return scalingSignal;
+    }
+
+    public AsgCapacityProvider capacity() {
+        return capacity;
     }
 }

@@ -30,6 +30,9 @@ public final class MergelineConfig {
 
     public enum WorkerAmi { AL2023, AL2 }
 
+    /** Lambda instruction set: {@code arm64} (Graviton) or {@code x86_64}. */
+    public enum FunctionArchitecture { ARM64, X86_64 }
+
     // storage
     public final String bucketName;
     public final Encryption encryption;
@@ -39,6 +42,13 @@ public final class MergelineConfig {
     public final Path functionCode;
     public final int functionMemoryMiB;
     public final int functionTimeoutSeconds;
+    public final FunctionArchitecture functionArchitecture;
+    /** Reserved concurrency of each Lambda (bounds S3 bursts and Kafka connections). */
+    public final int functionReservedConcurrency;
+    /** Kafka event source mapping: retries after the first attempt, record age, pollers. */
+    public final int kafkaRetryAttempts;
+    public final int kafkaMaxRecordAgeSeconds;
+    public final int kafkaMaxPollers;
     // kafka
     public final KafkaMode kafkaMode;
     public final String mskClusterArn;
@@ -50,10 +60,17 @@ public final class MergelineConfig {
     public final String vpcId;
     public final List<String> vpcAvailabilityZones;
     public final List<String> vpcPrivateSubnetIds;
+    /** Route tables of the imported private subnets: an S3 gateway endpoint is added to them. */
+    public final List<String> vpcPrivateRouteTableIds;
+    /** Imported VPC: create the interface endpoints the functions and the Kafka mapping need without NAT. */
+    public final boolean vpcInterfaceEndpoints;
     // worker
     public final String workerImageRepository;
     public final String workerImageTag;
-    public final String workerInstanceType;
+    /** GPU instance types the Auto Scaling group may launch, in order of preference. */
+    public final List<String> workerInstanceTypes;
+    /** On-Demand instances before any Spot instance; above it every instance is Spot. */
+    public final int workerOnDemandBase;
     public final WorkerAmi workerAmi;
     public final int workerMinTasks;
     public final int workerMaxTasks;
@@ -66,6 +83,8 @@ public final class MergelineConfig {
     // operations
     public final int logRetentionDays;
     public final String alarmEmail;
+    /** Extra tags on every resource (cost allocation, ownership), besides project and component. */
+    public final java.util.Map<String, String> tags;
 
     private MergelineConfig(Builder b) {
         bucketName = require(b.bucketName, "bucketName");
@@ -76,6 +95,11 @@ public final class MergelineConfig {
         functionCode = Objects.requireNonNull(b.functionCode, "functionCode");
         functionMemoryMiB = positive(b.functionMemoryMiB, "functionMemoryMiB");
         functionTimeoutSeconds = positive(b.functionTimeoutSeconds, "functionTimeoutSeconds");
+        functionArchitecture = b.functionArchitecture;
+        functionReservedConcurrency = positive(b.functionReservedConcurrency, "functionReservedConcurrency");
+        kafkaRetryAttempts = nonNegative(b.kafkaRetryAttempts, "kafkaRetryAttempts");
+        kafkaMaxRecordAgeSeconds = b.kafkaMaxRecordAgeSeconds;
+        kafkaMaxPollers = positive(b.kafkaMaxPollers, "kafkaMaxPollers");
         kafkaMode = b.kafkaMode;
         mskClusterArn = blankToNull(b.mskClusterArn);
         kafkaBootstrapServers = require(b.kafkaBootstrapServers, "kafkaBootstrapServers");
@@ -87,9 +111,12 @@ public final class MergelineConfig {
         vpcId = blankToNull(b.vpcId);
         vpcAvailabilityZones = List.copyOf(b.vpcAvailabilityZones);
         vpcPrivateSubnetIds = List.copyOf(b.vpcPrivateSubnetIds);
+        vpcPrivateRouteTableIds = List.copyOf(b.vpcPrivateRouteTableIds);
+        vpcInterfaceEndpoints = b.vpcInterfaceEndpoints;
         workerImageRepository = require(b.workerImageRepository, "workerImageRepository");
         workerImageTag = require(b.workerImageTag, "workerImageTag");
-        workerInstanceType = require(b.workerInstanceType, "workerInstanceType");
+        workerInstanceTypes = List.copyOf(b.workerInstanceTypes);
+        workerOnDemandBase = nonNegative(b.workerOnDemandBase, "workerOnDemandBase");
         workerAmi = b.workerAmi;
         workerMinTasks = nonNegative(b.workerMinTasks, "workerMinTasks");
         workerMaxTasks = positive(b.workerMaxTasks, "workerMaxTasks");
@@ -102,9 +129,20 @@ public final class MergelineConfig {
         lagMetricName = require(b.lagMetricName, "lagMetricName");
         logRetentionDays = positive(b.logRetentionDays, "logRetentionDays");
         alarmEmail = blankToNull(b.alarmEmail);
+        tags = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(b.tags));
 
         if (!bucketName.matches("[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")) {
             throw new IllegalArgumentException("bucketName must be a literal S3 bucket name, got: " + bucketName);
+        }
+        if (kafkaRetryAttempts > 10_000) {
+            throw new IllegalArgumentException("kafkaRetryAttempts must be 0..10000, got " + kafkaRetryAttempts);
+        }
+        if (kafkaMaxRecordAgeSeconds < 60 || kafkaMaxRecordAgeSeconds > 604_800) {
+            throw new IllegalArgumentException("kafkaMaxRecordAgeSeconds must be 60..604800 (Lambda's bounds), got "
+                    + kafkaMaxRecordAgeSeconds);
+        }
+        if (workerInstanceTypes.isEmpty()) {
+            throw new IllegalArgumentException("workerInstanceTypes needs at least one GPU instance type");
         }
         if (workerMinTasks > workerMaxTasks) {
             throw new IllegalArgumentException("workerMinTasks (" + workerMinTasks + ") > workerMaxTasks ("
@@ -122,11 +160,53 @@ public final class MergelineConfig {
             throw new IllegalArgumentException("kafkaClientAuth=scram needs kafkaSecretArn (a Secrets Manager "
                     + "secret with username and password)");
         }
+        if (!vpcPrivateRouteTableIds.isEmpty() && vpcPrivateRouteTableIds.size() != vpcPrivateSubnetIds.size()) {
+            throw new IllegalArgumentException("vpcPrivateRouteTableIds needs one route table per private subnet");
+        }
+        kafkaPorts(); // validates the bootstrap servers against the auth mode early
         if (vpcId != null && (vpcAvailabilityZones.isEmpty()
                 || vpcPrivateSubnetIds.size() != vpcAvailabilityZones.size())) {
             throw new IllegalArgumentException("vpcId needs vpcAvailabilityZones and vpcPrivateSubnetIds, "
                     + "one subnet per zone");
         }
+    }
+
+    /**
+     * The brokers' ports, from {@link #kafkaBootstrapServers}: the only ports the brokers' security
+     * group opens to the clients. With MSK each auth mode has its own listener port (private / public):
+     * plaintext 9092, TLS 9094/9194, SASL/SCRAM 9096/9196, IAM 9098/9198; another port for the
+     * chosen mode is refused.
+     */
+    public List<Integer> kafkaPorts() {
+        java.util.TreeSet<Integer> ports = new java.util.TreeSet<>();
+        for (String server : kafkaBootstrapServers.split("\\s*,\\s*")) {
+            int colon = server.lastIndexOf(':');
+            int port;
+            try {
+                port = colon < 0 ? -1 : Integer.parseInt(server.substring(colon + 1));
+            } catch (NumberFormatException e) {
+                port = -1;
+            }
+            if (port < 1 || port > 65_535) {
+                throw new IllegalArgumentException("kafkaBootstrapServers: '" + server + "' has no host:port");
+            }
+            ports.add(port);
+        }
+        if (kafkaMode == KafkaMode.MSK) {
+            List<Integer> allowed = switch (kafkaClientAuth) {
+                case PLAINTEXT -> List.of(9092);
+                case TLS -> List.of(9094, 9194);
+                case SCRAM -> List.of(9096, 9196);
+                case IAM -> List.of(9098, 9198);
+            };
+            for (int port : ports) {
+                if (!allowed.contains(port)) {
+                    throw new IllegalArgumentException("kafkaBootstrapServers: MSK serves kafkaClientAuth="
+                            + kafkaClientAuth.name().toLowerCase(Locale.ROOT) + " on " + allowed + ", not on " + port);
+                }
+            }
+        }
+        return List.copyOf(ports);
     }
 
     /** Cluster name of {@link #mskClusterArn}, for the MSK consumer-lag metric's dimension. */
@@ -148,7 +228,7 @@ public final class MergelineConfig {
     }
 
     private static void check(List<String> out, String name, String value) {
-        if (value != null && value.contains(PLACEHOLDER)) {
+        if (value != null && value.toUpperCase(Locale.ROOT).contains(PLACEHOLDER)) {
             out.add(name);
         }
     }
@@ -171,6 +251,11 @@ public final class MergelineConfig {
         }
         c.integer("functionMemoryMiB").ifPresent(b::functionMemoryMiB);
         c.integer("functionTimeoutSeconds").ifPresent(b::functionTimeoutSeconds);
+        c.str("functionArchitecture").ifPresent(v -> b.functionArchitecture(FunctionArchitecture.valueOf(upper(v))));
+        c.integer("functionReservedConcurrency").ifPresent(b::functionReservedConcurrency);
+        c.integer("kafkaRetryAttempts").ifPresent(b::kafkaRetryAttempts);
+        c.integer("kafkaMaxRecordAgeSeconds").ifPresent(b::kafkaMaxRecordAgeSeconds);
+        c.integer("kafkaMaxPollers").ifPresent(b::kafkaMaxPollers);
         c.str("kafkaMode").ifPresent(v -> b.kafkaMode(KafkaMode.valueOf(upper(v))));
         c.str("mskClusterArn").ifPresent(b::mskClusterArn);
         c.str("kafkaBootstrapServers").ifPresent(b::kafkaBootstrapServers);
@@ -180,9 +265,12 @@ public final class MergelineConfig {
         c.str("vpcId").ifPresent(b::vpcId);
         c.list("vpcAvailabilityZones").ifPresent(b::vpcAvailabilityZones);
         c.list("vpcPrivateSubnetIds").ifPresent(b::vpcPrivateSubnetIds);
+        c.list("vpcPrivateRouteTableIds").ifPresent(b::vpcPrivateRouteTableIds);
+        c.str("vpcInterfaceEndpoints").ifPresent(v -> b.vpcInterfaceEndpoints(Boolean.parseBoolean(v)));
         c.str("workerImageRepository").ifPresent(b::workerImageRepository);
         c.str("workerImageTag").ifPresent(b::workerImageTag);
-        c.str("workerInstanceType").ifPresent(b::workerInstanceType);
+        c.list("workerInstanceTypes").ifPresent(b::workerInstanceTypes);
+        c.integer("workerOnDemandBase").ifPresent(b::workerOnDemandBase);
         c.str("workerAmi").ifPresent(v -> b.workerAmi(WorkerAmi.valueOf(upper(v))));
         c.integer("workerMinTasks").ifPresent(b::workerMinTasks);
         c.integer("workerMaxTasks").ifPresent(b::workerMaxTasks);
@@ -194,6 +282,18 @@ public final class MergelineConfig {
         c.str("lagMetricName").ifPresent(b::lagMetricName);
         c.integer("logRetentionDays").ifPresent(b::logRetentionDays);
         c.str("alarmEmail").ifPresent(b::alarmEmail);
+        Object tags = context.apply("tags");
+        if (tags instanceof java.util.Map<?, ?> m) {
+            m.forEach((k, v) -> b.tag(String.valueOf(k), String.valueOf(v)));
+        } else {
+            c.list("tags").ifPresent(l -> l.forEach(kv -> {
+                int eq = kv.indexOf('=');
+                if (eq <= 0) {
+                    throw new IllegalArgumentException("tags: expected key=value, got: " + kv);
+                }
+                b.tag(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+            }));
+        }
         return b.build();
     }
 
@@ -262,13 +362,21 @@ public final class MergelineConfig {
     public static final class Builder {
         static final String DEFAULT_FUNCTION_CODE = "../functions/target/function.zip";
 
-        private String bucketName = "mergeline";
+        /** S3 bucket names are global: the default only marks where a name of one's own goes. */
+        static final String DEFAULT_BUCKET = "replace-me-mergeline";
+
+        private String bucketName = DEFAULT_BUCKET;
         private Encryption encryption = Encryption.S3;
         private int mergedExpirationDays = 30;
         private int noncurrentVersionExpirationDays = 30;
         private Path functionCode = Path.of(DEFAULT_FUNCTION_CODE);
         private int functionMemoryMiB = 1024;
         private int functionTimeoutSeconds = 120;
+        private FunctionArchitecture functionArchitecture = FunctionArchitecture.ARM64;
+        private int functionReservedConcurrency = 10;
+        private int kafkaRetryAttempts = 3;
+        private int kafkaMaxRecordAgeSeconds = 3600;
+        private int kafkaMaxPollers = 2;
         private KafkaMode kafkaMode = KafkaMode.MSK;
         private String mskClusterArn;
         private String kafkaBootstrapServers;
@@ -278,9 +386,12 @@ public final class MergelineConfig {
         private String vpcId;
         private List<String> vpcAvailabilityZones = List.of();
         private List<String> vpcPrivateSubnetIds = List.of();
+        private List<String> vpcPrivateRouteTableIds = List.of();
+        private boolean vpcInterfaceEndpoints = true;
         private String workerImageRepository = "mergeline/merge-worker";
         private String workerImageTag = "0.1.0-cuda";
-        private String workerInstanceType = "g5.xlarge";
+        private List<String> workerInstanceTypes = List.of("g5.xlarge", "g6.xlarge", "g4dn.xlarge");
+        private int workerOnDemandBase = 1;
         private WorkerAmi workerAmi = WorkerAmi.AL2023;
         private int workerMinTasks = 0;
         private int workerMaxTasks = 2;
@@ -292,6 +403,7 @@ public final class MergelineConfig {
         private String lagMetricName = "SumOffsetLag";
         private int logRetentionDays = 30;
         private String alarmEmail;
+        private final java.util.Map<String, String> tags = new java.util.LinkedHashMap<>();
 
         public Builder bucketName(String v) { bucketName = v; return this; }
         public Builder encryption(Encryption v) { encryption = v; return this; }
@@ -300,6 +412,11 @@ public final class MergelineConfig {
         public Builder functionCode(Path v) { functionCode = v; return this; }
         public Builder functionMemoryMiB(int v) { functionMemoryMiB = v; return this; }
         public Builder functionTimeoutSeconds(int v) { functionTimeoutSeconds = v; return this; }
+        public Builder functionArchitecture(FunctionArchitecture v) { functionArchitecture = v; return this; }
+        public Builder functionReservedConcurrency(int v) { functionReservedConcurrency = v; return this; }
+        public Builder kafkaRetryAttempts(int v) { kafkaRetryAttempts = v; return this; }
+        public Builder kafkaMaxRecordAgeSeconds(int v) { kafkaMaxRecordAgeSeconds = v; return this; }
+        public Builder kafkaMaxPollers(int v) { kafkaMaxPollers = v; return this; }
         public Builder kafkaMode(KafkaMode v) { kafkaMode = v; return this; }
         public Builder mskClusterArn(String v) { mskClusterArn = v; return this; }
         public Builder kafkaBootstrapServers(String v) { kafkaBootstrapServers = v; return this; }
@@ -309,9 +426,12 @@ public final class MergelineConfig {
         public Builder vpcId(String v) { vpcId = v; return this; }
         public Builder vpcAvailabilityZones(List<String> v) { vpcAvailabilityZones = v; return this; }
         public Builder vpcPrivateSubnetIds(List<String> v) { vpcPrivateSubnetIds = v; return this; }
+        public Builder vpcPrivateRouteTableIds(List<String> v) { vpcPrivateRouteTableIds = v; return this; }
+        public Builder vpcInterfaceEndpoints(boolean v) { vpcInterfaceEndpoints = v; return this; }
         public Builder workerImageRepository(String v) { workerImageRepository = v; return this; }
         public Builder workerImageTag(String v) { workerImageTag = v; return this; }
-        public Builder workerInstanceType(String v) { workerInstanceType = v; return this; }
+        public Builder workerInstanceTypes(List<String> v) { workerInstanceTypes = v; return this; }
+        public Builder workerOnDemandBase(int v) { workerOnDemandBase = v; return this; }
         public Builder workerAmi(WorkerAmi v) { workerAmi = v; return this; }
         public Builder workerMinTasks(int v) { workerMinTasks = v; return this; }
         public Builder workerMaxTasks(int v) { workerMaxTasks = v; return this; }
@@ -323,6 +443,7 @@ public final class MergelineConfig {
         public Builder lagMetricName(String v) { lagMetricName = v; return this; }
         public Builder logRetentionDays(int v) { logRetentionDays = v; return this; }
         public Builder alarmEmail(String v) { alarmEmail = v; return this; }
+        public Builder tag(String key, String value) { tags.put(key, value); return this; }
 
         public MergelineConfig build() {
             return new MergelineConfig(this);

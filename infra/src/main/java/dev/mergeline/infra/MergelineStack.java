@@ -11,7 +11,7 @@ import software.amazon.awscdk.Tags;
 import software.amazon.awscdk.services.logs.RetentionDays;
 import software.constructs.Construct;
 
-/** Everything Mergeline needs on AWS except Kafka: see infra/README.md. */
+/** Everything Mergeline needs on AWS except Kafka: see docs/deploy-aws.md. */
 public final class MergelineStack extends Stack {
 
     private static final Map<Integer, RetentionDays> RETENTION = Map.ofEntries(
@@ -48,9 +48,15 @@ public final class MergelineStack extends Stack {
         storage = new Storage(this, "Storage", config);
         KafkaClients kafka = new KafkaClients(this, config);
         functions = new ValidationFunctions(this, "Functions", config, storage, network, kafka, retention);
-        worker = new MergeWorker(this, "Worker", config, storage, network, kafka, retention);
+        worker = new MergeWorker(this, "Worker", config, storage, network, kafka, functions, retention);
         monitoring = new Monitoring(this, "Monitoring", config, functions, worker);
         Tags.of(this).add("project", "mergeline");
+        Tags.of(network).add("mergeline:component", "network");
+        Tags.of(storage).add("mergeline:component", "storage");
+        Tags.of(functions).add("mergeline:component", "functions");
+        Tags.of(worker).add("mergeline:component", "worker");
+        Tags.of(monitoring).add("mergeline:component", "monitoring");
+        config.tags.forEach((k, v) -> Tags.of(this).add(k, v));
 
         output("BucketName", storage.bucketName());
         output("ValidationFunctionName", functions.validation().getFunctionName());

@@ -21,16 +21,23 @@ import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
 import software.constructs.Construct;
 
 /**
- * Alarms on failures, all sent to one SNS topic ({@code alarmEmail} subscribes an address):
- * Lambda errors of either function, S3 events the validation function gave up on (dead-letter
- * queue), {@code merge.failed} lines in the worker's log (a metric filter), and worker tasks that
- * crash or fail to start (an EventBridge rule on ECS task state changes, which also forwards each
- * such event to the topic; the alarm fires when it repeats).
+ * Alarms, all sent to one SNS topic ({@code alarmEmail} subscribes an address): Lambda errors and
+ * throttles of either function; S3 events the validation function gave up on (dead-letter queue) and
+ * Kafka records the event source mapping gave up on (failure queue), by count and by age; the
+ * mapping's offset lag; {@code merge.failed} lines in the worker's log (a metric filter); worker
+ * tasks that crash or fail to start (an EventBridge rule on ECS task state changes, which also
+ * forwards each such event to the topic; the alarm fires when it repeats); worker tasks waiting for
+ * GPU capacity (the capacity provider's reservation above 100 %).
  */
 public final class Monitoring extends Construct {
 
     public static final String METRIC_NAMESPACE = "Mergeline";
     public static final String MERGE_FAILURES_METRIC = "MergeFailures";
+
+    /** Age of the oldest unread dead letter that pages (the queues keep 14 days). */
+    static final Duration DEAD_LETTER_AGE_ALARM = Duration.days(3);
+    /** Records of adapter-uploads still unprocessed after 15 minutes that page. */
+    static final double OFFSET_LAG_ALARM = 100;
 
     private final Topic topic;
 
@@ -51,10 +58,39 @@ public final class Monitoring extends Construct {
                 functions.validation().metricErrors(fiveMinuteSum), 1, notify);
         alarm("KafkaIngressErrors", "Mergeline Kafka-ingress Lambda (adapter-uploads) failed",
                 functions.kafkaIngress().metricErrors(fiveMinuteSum), 1, notify);
+        MetricOptions fiveMinuteMax = MetricOptions.builder().period(Duration.minutes(5)).statistic("Maximum").build();
         alarm("ValidationDeadLetters", "S3 upload events the validation Lambda gave up on (see its dead-letter queue)",
-                functions.deadLetters().metricApproximateNumberOfMessagesVisible(
-                        MetricOptions.builder().period(Duration.minutes(5)).statistic("Maximum").build()),
-                1, notify);
+                functions.deadLetters().metricApproximateNumberOfMessagesVisible(fiveMinuteMax), 1, notify);
+        alarm("KafkaIngressFailedRecords", "adapter-uploads records the Kafka event source mapping gave up on "
+                        + "(retries or record age exhausted; see the failure queue)",
+                functions.kafkaFailures().metricApproximateNumberOfMessagesVisible(fiveMinuteMax), 1, notify);
+        // Both queues keep messages 14 days: page well before one is lost unread.
+        for (var q : Map.of("ValidationDeadLettersAge", functions.deadLetters(),
+                "KafkaIngressFailedRecordsAge", functions.kafkaFailures()).entrySet()) {
+            alarm(q.getKey(), "a message has waited " + DEAD_LETTER_AGE_ALARM.toHumanString() + " in "
+                            + q.getValue().getNode().getId(),
+                    q.getValue().metricApproximateAgeOfOldestMessage(fiveMinuteMax),
+                    DEAD_LETTER_AGE_ALARM.toSeconds().doubleValue(), notify);
+        }
+        alarm("ValidationThrottles", "Mergeline validation Lambda throttled (reserved concurrency reached)",
+                functions.validation().metricThrottles(fiveMinuteSum), 1, notify);
+        alarm("KafkaIngressThrottles", "Mergeline Kafka-ingress Lambda throttled (reserved concurrency reached)",
+                functions.kafkaIngress().metricThrottles(fiveMinuteSum), 1, notify);
+        // Lambda's own lag metric of the Kafka mapping: records of adapter-uploads not yet processed.
+        alarm("KafkaIngressOffsetLag", "adapter-uploads is not being consumed (event source mapping offset lag)",
+                Metric.Builder.create().namespace("AWS/Lambda").metricName("OffsetLag")
+                        .dimensionsMap(Map.of("FunctionName", functions.kafkaIngress().getFunctionName()))
+                        .period(Duration.minutes(15)).statistic("Minimum").build(),
+                OFFSET_LAG_ALARM, notify);
+        // ECS managed scaling: reservation above 100 % means tasks wait in PROVISIONING for an instance
+        // (no Spot or On-Demand capacity of any listed type, or the group at its maximum).
+        alarm("WorkerWaitingForCapacity", "Mergeline worker tasks have waited 15 minutes for GPU capacity",
+                Metric.Builder.create().namespace("AWS/ECS/ManagedScaling").metricName("CapacityProviderReservation")
+                        .dimensionsMap(Map.of(
+                                "CapacityProviderName", worker.capacity().getCapacityProviderName(),
+                                "ClusterName", worker.cluster().getClusterName()))
+                        .period(Duration.minutes(15)).statistic("Minimum").build(),
+                100.5, notify);
 
         // The worker logs "job <id> failed after <n> attempt(s): …" when it emits merge.failed.
         worker.logs().addMetricFilter("MergeFailedLines", MetricFilterOptions.builder()

@@ -2,8 +2,12 @@ package dev.mergeline.infra;
 
 import java.util.List;
 
+import software.amazon.awscdk.services.ec2.GatewayVpcEndpoint;
 import software.amazon.awscdk.services.ec2.GatewayVpcEndpointAwsService;
 import software.amazon.awscdk.services.ec2.GatewayVpcEndpointOptions;
+import software.amazon.awscdk.services.ec2.ISecurityGroup;
+import software.amazon.awscdk.services.ec2.InterfaceVpcEndpoint;
+import software.amazon.awscdk.services.ec2.InterfaceVpcEndpointAwsService;
 import software.amazon.awscdk.services.ec2.IVpc;
 import software.amazon.awscdk.services.ec2.IpAddresses;
 import software.amazon.awscdk.services.ec2.Peer;
@@ -25,9 +29,16 @@ import software.constructs.Construct;
  * subnets, one NAT gateway (image pulls, Kafka outside AWS) and an S3 gateway endpoint, so that
  * model weights never pass through the NAT gateway.
  *
+ * <p>An imported VPC gets what the functions and the Kafka event source mapping need without a NAT
+ * gateway: an S3 gateway endpoint on {@code vpcPrivateRouteTableIds} (when given), and interface
+ * endpoints (private DNS) for Lambda and STS (the MSK mapping's pollers), SQS (its on-failure
+ * queue) and, with SCRAM, Secrets Manager. They admit HTTPS from the clients' group and the
+ * brokers' group (the MSK mapping's pollers run with the cluster's groups).
+ * {@code vpcInterfaceEndpoints=false} skips them where the VPC has its own.
+ *
  * <p>One security group, "Kafka clients", is shared by both Lambdas and the worker tasks. With
- * {@code kafkaSecurityGroupId} the brokers' group is opened to it on the Kafka ports
- * (9092 plaintext, 9094 TLS, 9096 SASL/SCRAM, 9098 IAM).
+ * {@code kafkaSecurityGroupId} the brokers' group is opened to it on the bootstrap servers' ports
+ * only ({@link MergelineConfig#kafkaPorts()}: one listener per auth mode on MSK).
  */
 public final class Network extends Construct {
 
@@ -37,11 +48,14 @@ public final class Network extends Construct {
     public Network(Construct scope, String id, MergelineConfig config) {
         super(scope, id);
         if (config.vpcId != null) {
-            vpc = Vpc.fromVpcAttributes(this, "Vpc", VpcAttributes.builder()
+            VpcAttributes.Builder attributes = VpcAttributes.builder()
                     .vpcId(config.vpcId)
                     .availabilityZones(config.vpcAvailabilityZones)
-                    .privateSubnetIds(config.vpcPrivateSubnetIds)
-                    .build());
+                    .privateSubnetIds(config.vpcPrivateSubnetIds);
+            if (!config.vpcPrivateRouteTableIds.isEmpty()) {
+                attributes.privateSubnetRouteTableIds(config.vpcPrivateRouteTableIds);
+            }
+            vpc = Vpc.fromVpcAttributes(this, "Vpc", attributes.build());
         } else {
             Vpc created = Vpc.Builder.create(this, "Vpc")
                     .ipAddresses(IpAddresses.cidr("10.42.0.0/16"))
@@ -63,13 +77,57 @@ public final class Network extends Construct {
                 .description("Mergeline functions and merge worker (Kafka clients)")
                 .allowAllOutbound(true)
                 .build();
+        ISecurityGroup brokers = null;
         if (config.kafkaSecurityGroupId != null) {
-            SecurityGroup.fromSecurityGroupId(this, "Brokers", config.kafkaSecurityGroupId,
-                            software.amazon.awscdk.services.ec2.SecurityGroupImportOptions.builder()
-                                    .mutable(true).allowAllOutbound(true).build())
-                    .addIngressRule(Peer.securityGroupId(clients.getSecurityGroupId()),
-                            Port.tcpRange(9092, 9098), "Mergeline Kafka clients");
+            brokers = SecurityGroup.fromSecurityGroupId(this, "Brokers", config.kafkaSecurityGroupId,
+                    software.amazon.awscdk.services.ec2.SecurityGroupImportOptions.builder()
+                            .mutable(true).allowAllOutbound(true).build());
+            for (int port : config.kafkaPorts()) {
+                brokers.addIngressRule(Peer.securityGroupId(clients.getSecurityGroupId()), Port.tcp(port),
+                        "Mergeline Kafka clients");
+            }
         }
+        if (config.vpcId != null) {
+            if (!config.vpcPrivateRouteTableIds.isEmpty()) {
+                GatewayVpcEndpoint.Builder.create(this, "S3")
+                        .vpc(vpc)
+                        .service(GatewayVpcEndpointAwsService.S3)
+                        .subnets(List.of(privateSubnets()))
+                        .build();
+            }
+            if (config.vpcInterfaceEndpoints) {
+                interfaceEndpoints(config, brokers);
+            }
+        }
+    }
+
+    private void interfaceEndpoints(MergelineConfig config, ISecurityGroup brokers) {
+        SecurityGroup endpoints = SecurityGroup.Builder.create(this, "Endpoints")
+                .vpc(vpc)
+                .description("Mergeline interface endpoints (HTTPS from the clients and the Kafka mapping)")
+                .allowAllOutbound(false)
+                .build();
+        endpoints.addIngressRule(Peer.securityGroupId(clients.getSecurityGroupId()), Port.tcp(443),
+                "Mergeline functions and worker");
+        if (brokers != null) {
+            endpoints.addIngressRule(Peer.securityGroupId(brokers.getSecurityGroupId()), Port.tcp(443),
+                    "Lambda's Kafka pollers (the brokers' group)");
+        }
+        java.util.Map<String, InterfaceVpcEndpointAwsService> services = new java.util.LinkedHashMap<>();
+        services.put("Lambda", InterfaceVpcEndpointAwsService.LAMBDA);
+        services.put("Sts", InterfaceVpcEndpointAwsService.STS);
+        services.put("Sqs", InterfaceVpcEndpointAwsService.SQS);
+        if (config.kafkaClientAuth == MergelineConfig.KafkaClientAuth.SCRAM) {
+            services.put("SecretsManager", InterfaceVpcEndpointAwsService.SECRETS_MANAGER);
+        }
+        services.forEach((id, service) -> InterfaceVpcEndpoint.Builder.create(this, id)
+                .vpc(vpc)
+                .service(service)
+                .subnets(privateSubnets())
+                .privateDnsEnabled(true)
+                .securityGroups(List.of(endpoints))
+                .open(false)
+                .build());
     }
 
     public IVpc vpc() {

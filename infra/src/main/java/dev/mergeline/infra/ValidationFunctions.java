@@ -7,15 +7,19 @@ import java.util.Map;
 
 import software.amazon.awscdk.Aws;
 import software.amazon.awscdk.Duration;
+import software.amazon.awscdk.services.lambda.Alias;
 import software.amazon.awscdk.services.lambda.Architecture;
 import software.amazon.awscdk.services.lambda.CfnPermission;
 import software.amazon.awscdk.services.lambda.Code;
 import software.amazon.awscdk.services.lambda.Function;
 import software.amazon.awscdk.services.lambda.Runtime;
+import software.amazon.awscdk.services.lambda.SnapStartConf;
 import software.amazon.awscdk.services.lambda.StartingPosition;
 import software.amazon.awscdk.services.lambda.eventsources.AuthenticationMethod;
 import software.amazon.awscdk.services.lambda.eventsources.ManagedKafkaEventSource;
+import software.amazon.awscdk.services.lambda.eventsources.ProvisionedPollerConfig;
 import software.amazon.awscdk.services.lambda.eventsources.SelfManagedKafkaEventSource;
+import software.amazon.awscdk.services.lambda.eventsources.SqsDlq;
 import software.amazon.awscdk.services.logs.LogGroup;
 import software.amazon.awscdk.services.s3.CfnBucket;
 import software.amazon.awscdk.services.sqs.Queue;
@@ -35,12 +39,37 @@ import software.constructs.Construct;
  * </ul>
  * Both run in the private subnets (they produce to Kafka), read adapters/ and base-models/ only,
  * and produce to merge-requests and merge-failures.
+ *
+ * <p>Cold starts: SnapStart on published versions. Each function publishes a version per code or
+ * configuration change and an alias {@value #ALIAS} points at it; the S3 notification, its invoke
+ * permission and the event source mapping all target the alias, never {@code $LATEST} (SnapStart
+ * applies to published versions only). Reserved concurrency bounds each function.
+ *
+ * <p>Kafka failures cannot block a partition: the mapping retries a failing batch at most
+ * {@code kafkaRetryAttempts} times (splitting it in halves to isolate the bad record), drops records
+ * older than {@code kafkaMaxRecordAgeSeconds}, and sends what it gives up on to an SQS queue
+ * (alarmed by {@link Monitoring}). AWS offers these controls on Kafka mappings in provisioned poller
+ * mode, so the mapping runs 1…{@code kafkaMaxPollers} provisioned pollers.
  */
 public final class ValidationFunctions extends Construct {
+
+    /** The alias that every trigger invokes (the current published version, restored from its SnapStart snapshot). */
+    public static final String ALIAS = "live";
+
+    /**
+     * File names whose upload can complete an adapter (the functions validate once adapter_config.json
+     * and the weights are both there; merge.json changes the job): the S3 notification fires on these
+     * suffixes only, not on every object under adapters/.
+     */
+    public static final List<String> COMPLETING_FILES = List.of(
+            "adapter_config.json", "adapter_model.safetensors", "adapter_model.bin", "merge.json");
 
     private final Function validation;
     private final Function kafkaIngress;
     private final Queue deadLetters;
+    private final Queue kafkaFailures;
+    private final Alias validationAlias;
+    private final Alias kafkaIngressAlias;
     private final LogGroup validationLogs;
     private final LogGroup kafkaIngressLogs;
 
@@ -60,12 +89,16 @@ public final class ValidationFunctions extends Construct {
                 .enforceSsl(true)
                 .retentionPeriod(Duration.days(14))
                 .build();
+        kafkaFailures = Queue.Builder.create(this, "KafkaIngressFailures")
+                .encryption(QueueEncryption.SQS_MANAGED)
+                .enforceSsl(true)
+                .retentionPeriod(Duration.days(14))
+                .build();
 
         validation = function("Validation", Contract.EXPORT_S3, code, validationLogs, config, storage, network,
                 kafka)
                 .description("Mergeline: validates adapters on S3 upload (s3Trigger)")
                 .deadLetterQueue(deadLetters)
-                .retryAttempts(2)
                 .build();
         kafkaIngress = function("KafkaIngress", Contract.EXPORT_KAFKA, code, kafkaIngressLogs, config, storage,
                 network, kafka)
@@ -79,6 +112,13 @@ public final class ValidationFunctions extends Construct {
         LeastPrivilege.grantFunctions(kafkaIngress.getRole(), storage);
         LeastPrivilege.grantKafka(kafkaIngress.getRole(), config, produce, Contract.TOPIC_ADAPTER_UPLOADS,
                 Contract.GROUP_FUNCTIONS);
+
+        // S3 invokes the alias asynchronously: the retry setting belongs to the alias (a function-level
+        // one would configure $LATEST, which nothing invokes)
+        validationAlias = Alias.Builder.create(this, "ValidationLive").aliasName(ALIAS)
+                .version(validation.getCurrentVersion()).retryAttempts(2).build();
+        kafkaIngressAlias = Alias.Builder.create(this, "KafkaIngressLive").aliasName(ALIAS)
+                .version(kafkaIngress.getCurrentVersion()).build();
 
         wireS3Notification(storage);
         wireKafkaSource(config, network, kafka);
@@ -94,9 +134,12 @@ public final class ValidationFunctions extends Construct {
         env.putAll(kafka.lambdaSecretEnvironment());
         return Function.Builder.create(this, id)
                 .runtime(Runtime.JAVA_21)
-                .architecture(Architecture.X86_64)
+                .architecture(config.functionArchitecture == MergelineConfig.FunctionArchitecture.ARM64
+                        ? Architecture.ARM_64 : Architecture.X86_64)
                 .handler(Contract.FUNQY_HANDLER)
                 .code(code)
+                .snapStart(SnapStartConf.ON_PUBLISHED_VERSIONS)
+                .reservedConcurrentExecutions(config.functionReservedConcurrency)
                 .memorySize(config.functionMemoryMiB)
                 .timeout(Duration.seconds(config.functionTimeoutSeconds))
                 .environment(env)
@@ -114,23 +157,30 @@ public final class ValidationFunctions extends Construct {
     private void wireS3Notification(Storage storage) {
         CfnPermission permission = CfnPermission.Builder.create(this, "S3InvokeValidation")
                 .action("lambda:InvokeFunction")
-                .functionName(validation.getFunctionArn())
+                .functionName(validationAlias.getFunctionArn())
                 .principal("s3.amazonaws.com")
                 .sourceArn(storage.bucketArn())
                 .sourceAccount(Aws.ACCOUNT_ID)
                 .build();
         CfnBucket bucket = (CfnBucket) storage.bucket().getNode().getDefaultChild();
-        bucket.setNotificationConfiguration(CfnBucket.NotificationConfigurationProperty.builder()
-                .lambdaConfigurations(List.of(CfnBucket.LambdaConfigurationProperty.builder()
+        // one configuration per completing file: same prefix, suffixes that do not overlap (S3 refuses overlaps)
+        List<Object> configurations = COMPLETING_FILES.stream()
+                .map(file -> (Object) CfnBucket.LambdaConfigurationProperty.builder()
                         .event("s3:ObjectCreated:*")
-                        .function(validation.getFunctionArn())
+                        .function(validationAlias.getFunctionArn())
                         .filter(CfnBucket.NotificationFilterProperty.builder()
                                 .s3Key(CfnBucket.S3KeyFilterProperty.builder()
-                                        .rules(List.of(CfnBucket.FilterRuleProperty.builder()
-                                                .name("prefix").value(Contract.ADAPTERS).build()))
+                                        .rules(List.of(
+                                                CfnBucket.FilterRuleProperty.builder()
+                                                        .name("prefix").value(Contract.ADAPTERS).build(),
+                                                CfnBucket.FilterRuleProperty.builder()
+                                                        .name("suffix").value("/" + file).build()))
                                         .build())
                                 .build())
-                        .build()))
+                        .build())
+                .toList();
+        bucket.setNotificationConfiguration(CfnBucket.NotificationConfigurationProperty.builder()
+                .lambdaConfigurations(configurations)
                 .build());
         bucket.addResourceDependency(permission);
     }
@@ -144,11 +194,16 @@ public final class ValidationFunctions extends Construct {
                     .topic(Contract.TOPIC_ADAPTER_UPLOADS)
                     .consumerGroupId(Contract.GROUP_FUNCTIONS)
                     .startingPosition(StartingPosition.TRIM_HORIZON)
-                    .batchSize(10);
+                    .batchSize(10)
+                    .retryAttempts(config.kafkaRetryAttempts)
+                    .maxRecordAge(Duration.seconds(config.kafkaMaxRecordAgeSeconds))
+                    .bisectBatchOnError(true)
+                    .onFailure(new SqsDlq(kafkaFailures))
+                    .provisionedPollerConfig(pollers(config));
             if (scram) {
                 b.secret(kafka.secret());
             }
-            kafkaIngress.addEventSource(b.build());
+            kafkaIngressAlias.addEventSource(b.build());
         } else {
             SelfManagedKafkaEventSource.Builder b = SelfManagedKafkaEventSource.Builder.create()
                     .bootstrapServers(List.of(config.kafkaBootstrapServers.split("\\s*,\\s*")))
@@ -156,14 +211,23 @@ public final class ValidationFunctions extends Construct {
                     .consumerGroupId(Contract.GROUP_FUNCTIONS)
                     .startingPosition(StartingPosition.TRIM_HORIZON)
                     .batchSize(10)
+                    .retryAttempts(config.kafkaRetryAttempts)
+                    .maxRecordAge(Duration.seconds(config.kafkaMaxRecordAgeSeconds))
+                    .bisectBatchOnError(true)
+                    .onFailure(new SqsDlq(kafkaFailures))
+                    .provisionedPollerConfig(pollers(config))
                     .vpc(network.vpc())
                     .vpcSubnets(network.privateSubnets())
                     .securityGroup(network.clients());
             if (scram) {
                 b.secret(kafka.secret()).authenticationMethod(AuthenticationMethod.SASL_SCRAM_512_AUTH);
             }
-            kafkaIngress.addEventSource(b.build());
+            kafkaIngressAlias.addEventSource(b.build());
         }
+    }
+
+    private static ProvisionedPollerConfig pollers(MergelineConfig config) {
+        return ProvisionedPollerConfig.builder().minimumPollers(1).maximumPollers(config.kafkaMaxPollers).build();
     }
 
     public Function validation() {
@@ -176,6 +240,19 @@ public final class ValidationFunctions extends Construct {
 
     public Queue deadLetters() {
         return deadLetters;
+    }
+
+    /** Kafka records the event source mapping gave up on (retries or age exhausted). */
+    public Queue kafkaFailures() {
+        return kafkaFailures;
+    }
+
+    public Alias validationAlias() {
+        return validationAlias;
+    }
+
+    public Alias kafkaIngressAlias() {
+        return kafkaIngressAlias;
     }
 
     public LogGroup validationLogs() {

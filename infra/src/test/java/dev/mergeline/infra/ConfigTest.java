@@ -29,19 +29,24 @@ class ConfigTest {
     @Test
     void defaultsFollowTheContract() {
         MergelineConfig c = fromContext(msk());
-        assertEquals("mergeline", c.bucketName);
+        assertEquals("replace-me-mergeline", c.bucketName);
         assertEquals(MergelineConfig.Encryption.S3, c.encryption);
         assertEquals(MergelineConfig.KafkaMode.MSK, c.kafkaMode);
         assertEquals(MergelineConfig.KafkaClientAuth.IAM, c.kafkaClientAuth);
         assertEquals(Path.of("/repo/functions/target/function.zip"), c.functionCode);
         assertEquals("mergeline/merge-worker", c.workerImageRepository);
         assertEquals("0.1.0-cuda", c.workerImageTag);
-        assertEquals("g5.xlarge", c.workerInstanceType);
+        assertEquals(List.of("g5.xlarge", "g6.xlarge", "g4dn.xlarge"), c.workerInstanceTypes);
+        assertEquals(MergelineConfig.FunctionArchitecture.ARM64, c.functionArchitecture);
         assertEquals(0, c.workerMinTasks);
         assertEquals("AWS/Kafka", c.lagMetricNamespace);
         assertEquals("mergeline-kafka", c.mskClusterName());
         assertNull(c.vpcId);
-        assertTrue(c.placeholders().isEmpty());
+        // S3 bucket names are global: the default name is a placeholder, and cdk deploy refuses it
+        assertEquals(List.of("bucketName"), c.placeholders());
+        Map<String, Object> named = msk();
+        named.put("bucketName", "acme-mergeline-prod");
+        assertTrue(fromContext(named).placeholders().isEmpty());
     }
 
     @Test
@@ -55,7 +60,11 @@ class ConfigTest {
         ctx.put("vpcPrivateSubnetIds", List.of("subnet-a", "subnet-b"));
         ctx.put("functionCode", "build/function.zip");
         ctx.put("kafkaSecretArn", "");
+        ctx.put("workerInstanceTypes", "g6.xlarge,g6e.xlarge");
+        ctx.put("functionArchitecture", "x86_64");
         MergelineConfig c = fromContext(ctx);
+        assertEquals(List.of("g6.xlarge", "g6e.xlarge"), c.workerInstanceTypes);
+        assertEquals(MergelineConfig.FunctionArchitecture.X86_64, c.functionArchitecture);
         assertEquals(MergelineConfig.Encryption.KMS, c.encryption);
         assertEquals(6, c.workerMaxTasks);
         assertEquals(14, c.mergedExpirationDays);
@@ -109,6 +118,24 @@ class ConfigTest {
         minAboveMax.put("workerMaxTasks", 2);
         assertThrows(IllegalArgumentException.class, () -> fromContext(minAboveMax));
 
+        Map<String, Object> ageBelowLambdasMinimum = msk();
+        ageBelowLambdasMinimum.put("kafkaMaxRecordAgeSeconds", 59);
+        assertThrows(IllegalArgumentException.class, () -> fromContext(ageBelowLambdasMinimum));
+
+        Map<String, Object> noGpuTypes = msk();
+        noGpuTypes.put("workerInstanceTypes", List.of());
+        assertThrows(IllegalArgumentException.class, () -> fromContext(noGpuTypes));
+
+        // MSK serves each auth mode on its own port: IAM clients on the SCRAM port would never connect
+        Map<String, Object> iamOnScramPort = msk();
+        iamOnScramPort.put("kafkaBootstrapServers", "b-1.x.kafka.eu-west-1.amazonaws.com:9096");
+        IllegalArgumentException wrongPort = assertThrows(IllegalArgumentException.class,
+                () -> fromContext(iamOnScramPort));
+        assertTrue(wrongPort.getMessage().contains("9096"), wrongPort.getMessage());
+        Map<String, Object> noPort = msk();
+        noPort.put("kafkaBootstrapServers", "b-1.x.kafka.eu-west-1.amazonaws.com");
+        assertThrows(IllegalArgumentException.class, () -> fromContext(noPort));
+
         Map<String, Object> tokenBucket = msk();
         tokenBucket.put("bucketName", "${Token[TOKEN.1]}");
         assertThrows(IllegalArgumentException.class, () -> fromContext(tokenBucket));
@@ -117,6 +144,7 @@ class ConfigTest {
     @Test
     void placeholdersAreReported() {
         Map<String, Object> ctx = msk();
+        ctx.put("bucketName", "acme-mergeline");
         ctx.put("kafkaBootstrapServers", "b-1.REPLACE-ME.kafka.us-east-1.amazonaws.com:9098");
         assertEquals(List.of("kafkaBootstrapServers"), fromContext(ctx).placeholders());
     }

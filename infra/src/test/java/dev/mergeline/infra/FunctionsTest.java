@@ -20,7 +20,7 @@ class FunctionsTest {
         for (String export : List.of("s3Trigger", "kafkaTrigger")) {
             t.hasResourceProperties("AWS::Lambda::Function", Map.of(
                     "Runtime", "java21",
-                    "Handler", "io.quarkus.amazon.lambda.runtime.QuarkusStreamHandler::handleRequest",
+                    "Handler", Contract.FUNQY_HANDLER,
                     "Environment", Map.of("Variables", Match.objectLike(Map.of(
                             "QUARKUS_FUNQY_EXPORT", export,
                             "MERGELINE_BUCKET", "mergeline",
@@ -36,20 +36,35 @@ class FunctionsTest {
     }
 
     @Test
-    void s3NotificationOnAdaptersPrefixInvokesTheValidationLambda() {
+    @SuppressWarnings("unchecked")
+    void s3NotificationOnTheFilesThatCompleteAnAdapterInvokesTheValidationAlias() {
         Template t = Synth.msk();
-        String validation = Cfn.functionLogicalId(t, "s3Trigger");
-        t.hasResourceProperties("AWS::S3::Bucket", Map.of("NotificationConfiguration", Map.of(
-                "LambdaConfigurations", List.of(Map.of(
-                        "Event", "s3:ObjectCreated:*",
-                        "Filter", Map.of("S3Key", Map.of("Rules", List.of(Map.of("Name", "prefix",
-                                "Value", "adapters/")))),
-                        "Function", Map.of("Fn::GetAtt", List.of(validation, "Arn")))))));
+        String alias = aliasOf(t, Cfn.functionLogicalId(t, "s3Trigger"));
+        Map<String, Object> bucketProps = Cfn.resources(t, "AWS::S3::Bucket").values().iterator().next();
+        List<Map<String, Object>> configs = (List<Map<String, Object>>) ((Map<String, Object>) bucketProps
+                .get("NotificationConfiguration")).get("LambdaConfigurations");
+        List<String> suffixes = new java.util.ArrayList<>();
+        for (Map<String, Object> c : configs) {
+            assertEquals("s3:ObjectCreated:*", c.get("Event"));
+            assertEquals(Map.of("Ref", alias), c.get("Function"), "the notification must invoke the alias");
+            List<Map<String, Object>> rules = (List<Map<String, Object>>) ((Map<String, Object>) ((Map<String, Object>)
+                    c.get("Filter")).get("S3Key")).get("Rules");
+            assertEquals(Map.of("Name", "prefix", "Value", "adapters/"), rules.get(0));
+            assertEquals("suffix", rules.get(1).get("Name"));
+            suffixes.add((String) rules.get(1).get("Value"));
+        }
+        assertEquals(ValidationFunctions.COMPLETING_FILES.stream().map(f -> "/" + f).toList(), suffixes);
+        // S3 refuses two configurations for one event whose filters overlap: no suffix may end another
+        for (String a : suffixes) {
+            for (String b : suffixes) {
+                assertTrue(a.equals(b) || !a.endsWith(b), a + " overlaps " + b);
+            }
+        }
         // S3 may invoke it, from this bucket and account only
         t.hasResourceProperties("AWS::Lambda::Permission", Map.of(
                 "Action", "lambda:InvokeFunction",
                 "Principal", "s3.amazonaws.com",
-                "FunctionName", Map.of("Fn::GetAtt", List.of(validation, "Arn")),
+                "FunctionName", Map.of("Ref", alias),
                 "SourceAccount", Map.of("Ref", "AWS::AccountId"),
                 "SourceArn", Map.of("Fn::Join", List.of("", List.of("arn:", Map.of("Ref", "AWS::Partition"),
                         ":s3:::mergeline")))));
@@ -64,11 +79,91 @@ class FunctionsTest {
     @Test
     void validationFailuresGoToAnEncryptedDeadLetterQueue() {
         Template t = Synth.msk();
-        t.resourceCountIs("AWS::SQS::Queue", 1);
-        t.hasResourceProperties("AWS::SQS::Queue", Map.of("SqsManagedSseEnabled", true));
+        t.resourceCountIs("AWS::SQS::Queue", 2);
+        t.allResourcesProperties("AWS::SQS::Queue", Map.of("SqsManagedSseEnabled", true));
         t.hasResourceProperties("AWS::Lambda::Function", Map.of(
                 "Environment", Map.of("Variables", Match.objectLike(Map.of("QUARKUS_FUNQY_EXPORT", "s3Trigger"))),
                 "DeadLetterConfig", Map.of("TargetArn", Match.anyValue())));
+        // S3 invokes the alias: its retry setting must be on the alias, not on $LATEST
+        String alias = aliasOf(t, Cfn.functionLogicalId(t, "s3Trigger"));
+        Map<String, Object> invokeConfig = Cfn.resources(t, "AWS::Lambda::EventInvokeConfig").values().iterator().next();
+        // the qualifier is the alias's name, taken from its ARN
+        assertTrue(String.valueOf(invokeConfig.get("Qualifier")).contains("Ref=" + alias), invokeConfig.toString());
+        assertEquals(2, invokeConfig.get("MaximumRetryAttempts"));
+        assertTrue(Cfn.render(invokeConfig.get("FunctionName")).contains(Cfn.functionLogicalId(t, "s3Trigger")));
+        t.resourceCountIs("AWS::Lambda::EventInvokeConfig", 1);
+        assertTrue(Cfn.resources(t, "AWS::Lambda::Alias").containsKey(alias));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void snapStartVersionsBehindAnAliasThatEveryTriggerInvokes() {
+        for (Template t : List.of(Synth.msk(), Synth.variant())) {
+            for (String export : List.of(Contract.EXPORT_S3, Contract.EXPORT_KAFKA)) {
+                String fn = Cfn.functionLogicalId(t, export);
+                Map<String, Object> props = Cfn.resources(t, "AWS::Lambda::Function").get(fn);
+                assertEquals(Map.of("ApplyOn", "PublishedVersions"), props.get("SnapStart"), export);
+                assertTrue(((Number) props.get("ReservedConcurrentExecutions")).intValue() > 0, export);
+                // the alias points at a published version of this very function
+                Map<String, Object> alias = Cfn.resources(t, "AWS::Lambda::Alias").get(aliasOf(t, fn));
+                String version = ((List<String>) ((Map<String, Object>) alias.get("FunctionVersion")).get("Fn::GetAtt"))
+                        .get(0);
+                assertEquals(Map.of("Ref", fn), Cfn.resources(t, "AWS::Lambda::Version").get(version).get("FunctionName"));
+            }
+            // the mapping invokes the Kafka function's alias (a qualified name), never $LATEST
+            String kafkaAlias = aliasOf(t, Cfn.functionLogicalId(t, Contract.EXPORT_KAFKA));
+            String mapped = Cfn.render(Cfn.resources(t, "AWS::Lambda::EventSourceMapping").values().iterator().next()
+                    .get("FunctionName"));
+            assertTrue(mapped.contains(kafkaAlias) && mapped.endsWith(":" + ValidationFunctions.ALIAS), mapped);
+        }
+        Template x86 = Synth.variant();
+        Template arm = Synth.msk();
+        assertEquals(List.of("x86_64"), Cfn.resources(x86, "AWS::Lambda::Function").values().iterator().next()
+                .get("Architectures"));
+        assertEquals(List.of("arm64"), Cfn.resources(arm, "AWS::Lambda::Function").values().iterator().next()
+                .get("Architectures"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aKafkaRecordThatKeepsFailingLeavesItsPartitionForTheFailureQueue() {
+        for (Template t : List.of(Synth.msk(), Synth.variant())) {
+            Map<String, Object> esm = Cfn.resources(t, "AWS::Lambda::EventSourceMapping").values().iterator().next();
+            int retries = ((Number) esm.get("MaximumRetryAttempts")).intValue();
+            int age = ((Number) esm.get("MaximumRecordAgeInSeconds")).intValue();
+            // Lambda's defaults are -1 (infinite) for both: one bad record would stop the partition
+            assertTrue(retries >= 0 && retries <= 10_000, "MaximumRetryAttempts " + retries);
+            assertTrue(age >= 60 && age <= 604_800, "MaximumRecordAgeInSeconds " + age);
+            assertEquals(true, esm.get("BisectBatchOnFunctionError"));
+            // a record must live long enough for its first attempt to finish
+            int timeout = ((Number) Cfn.functionWithExport(t, Contract.EXPORT_KAFKA).orElseThrow().get("Timeout"))
+                    .intValue();
+            assertTrue(age > timeout, "record age " + age + " s <= function timeout " + timeout + " s");
+            // AWS offers the error-handling controls of Kafka mappings in provisioned poller mode
+            Map<String, Object> pollers = (Map<String, Object>) esm.get("ProvisionedPollerConfig");
+            assertTrue(((Number) pollers.get("MinimumPollers")).intValue() >= 1, String.valueOf(pollers));
+            // what it gives up on lands in a queue, the queue raises an alarm, and the function may send to it
+            Map<String, Object> onFailure = (Map<String, Object>) ((Map<String, Object>) esm.get("DestinationConfig"))
+                    .get("OnFailure");
+            String queue = ((List<String>) ((Map<String, Object>) onFailure.get("Destination")).get("Fn::GetAtt")).get(0);
+            assertTrue(Cfn.resources(t, "AWS::SQS::Queue").containsKey(queue), queue);
+            assertTrue(Cfn.resources(t, "AWS::CloudWatch::Alarm").values().stream().anyMatch(a ->
+                    "ApproximateNumberOfMessagesVisible".equals(a.get("MetricName"))
+                            && String.valueOf(a.get("Dimensions")).contains(queue)
+                            && a.get("AlarmActions") != null), "no alarm on " + queue);
+            assertTrue(Cfn.roleStatements(t, Cfn.functionRole(t, Contract.EXPORT_KAFKA)).stream()
+                    .anyMatch(st -> st.allows() && st.hasAction("sqs:SendMessage")
+                            && st.resources().equals(List.of("${" + queue + ".Arn}"))), "function cannot send to " + queue);
+        }
+    }
+
+    /** Logical id of the alias of a function. */
+    @SuppressWarnings("unchecked")
+    static String aliasOf(Template t, String functionLogicalId) {
+        return Cfn.resources(t, "AWS::Lambda::Alias").entrySet().stream()
+                .filter(e -> Map.of("Ref", functionLogicalId).equals(e.getValue().get("FunctionName")))
+                .map(Map.Entry::getKey).findFirst()
+                .orElseThrow(() -> new AssertionError("no alias of " + functionLogicalId));
     }
 
     @Test
@@ -78,7 +173,6 @@ class FunctionsTest {
         t.hasResourceProperties("AWS::Lambda::EventSourceMapping", Map.of(
                 "EventSourceArn", Synth.CLUSTER_ARN,
                 "Topics", List.of("adapter-uploads"),
-                "FunctionName", Map.of("Ref", Cfn.functionLogicalId(t, "kafkaTrigger")),
                 "StartingPosition", "TRIM_HORIZON",
                 "AmazonManagedKafkaEventSourceConfig", Map.of("ConsumerGroupId", "mergeline-functions"),
                 // IAM: no secret, the mapping authenticates as the function's role
@@ -119,7 +213,6 @@ class FunctionsTest {
         Template t = Synth.variant();
         t.hasResourceProperties("AWS::Lambda::EventSourceMapping", Map.of(
                 "Topics", List.of("adapter-uploads"),
-                "FunctionName", Map.of("Ref", Cfn.functionLogicalId(t, "kafkaTrigger")),
                 "SelfManagedEventSource", Map.of("Endpoints", Map.of("KafkaBootstrapServers",
                         List.of("kafka-1.internal.example:9096", "kafka-2.internal.example:9096"))),
                 "SelfManagedKafkaEventSourceConfig", Map.of("ConsumerGroupId", "mergeline-functions"),
@@ -144,17 +237,52 @@ class FunctionsTest {
         t.resourceCountIs("AWS::EC2::VPC", 0);
         t.hasResourceProperties("AWS::Lambda::Function", Map.of("VpcConfig", Match.objectLike(Map.of(
                 "SubnetIds", List.of("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2")))));
-        t.hasResourceProperties("AWS::EC2::SecurityGroupIngress", Map.of(
-                "GroupId", "sg-0123456789abcdef0",
-                "IpProtocol", "tcp",
-                "FromPort", 9092,
-                "ToPort", 9098));
+        // the brokers open only the port of the bootstrap servers (SASL/SCRAM here), not 9092-9098
+        List<Map<String, Object>> brokerRules = Cfn.resources(t, "AWS::EC2::SecurityGroupIngress").values().stream()
+                .filter(r -> "sg-0123456789abcdef0".equals(r.get("GroupId"))).toList();
+        assertEquals(1, brokerRules.size(), brokerRules.toString());
+        assertEquals(9096, brokerRules.get(0).get("FromPort"));
+        assertEquals(9096, brokerRules.get(0).get("ToPort"));
         // default: a small VPC of its own, with an S3 gateway endpoint
         Template created = Synth.msk();
         created.resourceCountIs("AWS::EC2::VPC", 1);
         created.resourceCountIs("AWS::EC2::NatGateway", 1);
         created.hasResourceProperties("AWS::EC2::VPCEndpoint", Map.of("VpcEndpointType", "Gateway",
                 "ServiceName", Match.objectLike(Map.of())));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void importedVpcGetsTheEndpointsTheFunctionsAndTheKafkaMappingNeedWithoutNat() {
+        Template t = Synth.variant();
+        t.hasResourceProperties("AWS::EC2::VPCEndpoint", Map.of(
+                "VpcEndpointType", "Gateway",
+                "VpcId", "vpc-0123456789abcdef0",
+                "RouteTableIds", List.of("rtb-0aaaaaaaaaaaaaaa1", "rtb-0bbbbbbbbbbbbbbb2")));
+        List<String> services = new java.util.ArrayList<>();
+        String endpointGroup = null;
+        for (Map<String, Object> e : Cfn.resources(t, "AWS::EC2::VPCEndpoint").values()) {
+            if ("Interface".equals(e.get("VpcEndpointType"))) {
+                services.add(Cfn.render(e.get("ServiceName")).replaceAll(".*\\.", ""));
+                assertEquals(true, e.get("PrivateDnsEnabled"));
+                assertEquals(List.of("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"), e.get("SubnetIds"));
+                endpointGroup = String.valueOf(((List<Object>) e.get("SecurityGroupIds")).get(0));
+            }
+        }
+        // Lambda and STS for the mapping's pollers, SQS for its failure queue, Secrets Manager for SCRAM
+        assertEquals(List.of("lambda", "sts", "sqs", "secretsmanager"), services);
+        // HTTPS from the clients' group and from the brokers' group (the MSK mapping's pollers use it)
+        Map<String, Object> sg = Cfn.resources(t, "AWS::EC2::SecurityGroup").entrySet().stream()
+                .filter(e -> String.valueOf(e.getValue().get("GroupDescription")).contains("interface endpoints"))
+                .map(Map.Entry::getValue).findFirst().orElseThrow();
+        List<Map<String, Object>> ingress = (List<Map<String, Object>>) sg.get("SecurityGroupIngress");
+        assertEquals(List.of(443, 443), ingress.stream().map(r -> r.get("FromPort")).toList());
+        assertTrue(ingress.stream().anyMatch(r -> "sg-0123456789abcdef0".equals(r.get("SourceSecurityGroupId"))),
+                ingress.toString());
+        assertTrue(endpointGroup.contains("GroupId"), endpointGroup);
+        // the created VPC has a NAT gateway and its own S3 endpoint: no interface endpoints there
+        assertEquals(0, Cfn.resources(Synth.msk(), "AWS::EC2::VPCEndpoint").values().stream()
+                .filter(e -> "Interface".equals(e.get("VpcEndpointType"))).count());
     }
 
     @SuppressWarnings("unchecked")

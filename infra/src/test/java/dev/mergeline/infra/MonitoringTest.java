@@ -72,12 +72,38 @@ class MonitoringTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void everyTaggableResourceCarriesProjectComponentAndTheGivenTags() {
+        Template t = Synth.variant();
+        Map<String, String> expectedComponent = Map.of(
+                "AWS::Lambda::Function", "functions", "AWS::SQS::Queue", "functions",
+                "AWS::S3::Bucket", "storage", "AWS::ECS::Cluster", "worker", "AWS::ECS::Service", "worker",
+                "AWS::AutoScaling::AutoScalingGroup", "worker", "AWS::SNS::Topic", "monitoring",
+                "AWS::EC2::VPCEndpoint", "network");
+        expectedComponent.forEach((type, component) -> {
+            assertTrue(!Cfn.resources(t, type).isEmpty(), type);
+            for (Map<String, Object> r : Cfn.resources(t, type).values()) {
+                String tags = String.valueOf(r.get("Tags"));
+                assertTrue(tags.contains("Key=project") && tags.contains("Value=mergeline"), type + ": " + tags);
+                assertTrue(tags.contains("Key=mergeline:component") && tags.contains("Value=" + component),
+                        type + ": " + tags);
+                assertTrue(tags.contains("Key=cost-center") && tags.contains("Value=ml-platform"), type + ": " + tags);
+            }
+        });
+        MergelineConfig c = MergelineConfig.fromContext(Map.<String, Object>of("mskClusterArn", Synth.CLUSTER_ARN,
+                "kafkaBootstrapServers", Synth.BOOTSTRAP, "tags", "owner=ml, env = prod")::get, java.nio.file.Path.of("."));
+        assertEquals(Map.of("owner", "ml", "env", "prod"), c.tags);
+    }
+
+    @Test
     void everyFailureAlarmNotifiesAndTheTopicIsTlsOnly() {
         Template t = Synth.msk();
         String topic = Cfn.resources(t, "AWS::SNS::Topic").keySet().iterator().next();
         long notifying = Cfn.resources(t, "AWS::CloudWatch::Alarm").values().stream()
                 .filter(a -> String.valueOf(a.get("AlarmActions")).contains(topic)).count();
-        assertEquals(5, notifying);
+        // Lambda errors ×2, throttles ×2, dead letters and failed Kafka records (count and age each),
+        // Kafka mapping lag, merge failures, crashing tasks, tasks waiting for GPU capacity
+        assertEquals(12, notifying);
         t.hasResourceProperties("AWS::SNS::TopicPolicy", Map.of("PolicyDocument", Map.of("Statement",
                 Match.arrayWith(List.of(Match.objectLike(Map.of("Effect", "Deny",
                         "Condition", Map.of("Bool", Map.of("aws:SecureTransport", "false")))))))));

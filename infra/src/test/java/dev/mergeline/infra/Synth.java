@@ -14,7 +14,8 @@ import software.amazon.awscdk.assertions.Template;
 /**
  * Synthesizes each stack variant once per test JVM (jsii start-up and synthesis take seconds) and
  * shares the templates among all test classes. Independent of a prior build: the function code is
- * a placeholder directory created here, not functions/target/function.zip.
+ * a placeholder directory created here; {@link FunctionZipTest} synthesizes with the real
+ * functions/target/function.zip.
  */
 final class Synth {
 
@@ -51,6 +52,7 @@ final class Synth {
     static MergelineConfig.Builder mskConfig() {
         return MergelineConfig.builder()
                 .functionCode(functionAsset())
+                .bucketName("mergeline")
                 .mskClusterArn(CLUSTER_ARN)
                 .kafkaBootstrapServers(BOOTSTRAP);
     }
@@ -69,12 +71,16 @@ final class Synth {
                 .vpcId("vpc-0123456789abcdef0")
                 .vpcAvailabilityZones(List.of("eu-west-1a", "eu-west-1b"))
                 .vpcPrivateSubnetIds(List.of("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2"))
-                .workerInstanceType("g6.xlarge")
+                .vpcPrivateRouteTableIds(List.of("rtb-0aaaaaaaaaaaaaaa1", "rtb-0bbbbbbbbbbbbbbb2"))
+                .workerInstanceTypes(List.of("g6.xlarge", "g6e.xlarge"))
+                .workerOnDemandBase(0)
+                .functionArchitecture(MergelineConfig.FunctionArchitecture.X86_64)
                 .workerAmi(MergelineConfig.WorkerAmi.AL2)
                 .workerMinTasks(1)
                 .workerMaxTasks(4)
                 .workerLagPerTask(3)
-                .alarmEmail("oncall@example.com");
+                .alarmEmail("oncall@example.com")
+                .tag("cost-center", "ml-platform");
     }
 
     static synchronized Template msk() {

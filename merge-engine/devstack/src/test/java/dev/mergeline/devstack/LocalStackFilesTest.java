@@ -189,7 +189,7 @@ class LocalStackFilesTest {
         assertEquals("mergeline-kafka-trigger", conf.get("kafka_function"));
         assertEquals("s3Trigger", conf.get("s3_function_export"));
         assertEquals("kafkaTrigger", conf.get("kafka_function_export"));
-        assertEquals("java17", conf.get("lambda_runtime"));
+        assertEquals("java21", conf.get("lambda_runtime")); // the AWS stack's runtime (infra: LocalStackAgreementTest)
 
         // The exports are the functions' @Funq methods, and s3Trigger is the app's default export.
         Set<String> funqs = new TreeSet<>();

@@ -23,6 +23,8 @@ public class MergeRequestConsumer {
 
     @Inject
     MergeJobService jobs;
+    @Inject
+    TaskProtection protection;
 
     @Incoming("merge-requests")
     @Blocking(ordered = true)
@@ -35,11 +37,14 @@ public class MergeRequestConsumer {
             LOG.errorf("skipping malformed merge request: %s", e.getMessage());
             return;
         }
+        protection.protect(request.data().jobId()); // ECS scale-in spares this task until release
         try {
             jobs.run(request.data(), request.id());
         } catch (MergeJobService.HandedBack e) {
             LOG.warn(e.getMessage());
             throw e;
+        } finally {
+            protection.release(request.data().jobId());
         }
     }
 }

@@ -197,6 +197,11 @@ public final class OnnxMergeKernel implements MergeKernel {
         });
     }
 
+    /** How many sessions are open: one per graph combination used so far; package-private for tests. */
+    int sessionCount() {
+        return sessions.size();
+    }
+
     /** Closes every session. Call once all merges on this kernel have returned. */
     @Override
     public void close() {

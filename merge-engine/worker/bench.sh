@@ -26,7 +26,7 @@ done
 
 cd "$root"
 if ((build)); then
-  # The worker's quarkus-app and test classes, the generator, and the worker's test classpath.
+  # The worker's quarkus-app, the bench module (generator and S3PhasesBenchmark) and its full classpath.
   ./mvnw -B -o -q -pl merge-engine/worker,merge-engine/bench -am package -DskipTests \
     dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/bench-classpath.txt
 fi
@@ -36,9 +36,9 @@ if [[ ! -f "$data/adapter/adapter_model.safetensors" ]]; then
   java -jar merge-engine/bench/target/mergeline-bench.jar --out "$data" --size-gib "$size"
 fi
 rm -rf "$work/run"
-cp="merge-engine/worker/target/test-classes:merge-engine/worker/target/classes:$(cat merge-engine/worker/target/bench-classpath.txt)"
+cp="merge-engine/bench/target/classes:$(cat merge-engine/bench/target/bench-classpath.txt)"
 # S3Mock with the full JIT and 1 GiB of heap (the test default, C1 only and 512 MiB, starts fast but
 # would make the server, not the worker, the bottleneck).
 java -Xmx512m -Dmergeline-devstack.s3mock.jvm-opts="${MERGELINE_BENCH_S3MOCK_JVM_OPTS:--Xms256m -Xmx1g -XX:+UseSerialGC}" \
-  -cp "$cp" dev.mergeline.worker.S3PhasesBenchmark --data "$data" --work "$work/run" --runs "$runs" \
+  -cp "$cp" dev.mergeline.bench.S3PhasesBenchmark --data "$data" --work "$work/run" --runs "$runs" \
   --worker-jar merge-engine/worker/target/quarkus-app/quarkus-run.jar "${settings[@]}"

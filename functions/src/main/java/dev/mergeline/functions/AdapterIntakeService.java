@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.EngineInfo;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.plan.MergePlanner;
+import dev.mergeline.core.run.InputRules;
 import dev.mergeline.core.run.Validator;
 import dev.mergeline.core.serving.ServingRules;
 import dev.mergeline.core.validation.Reason;
@@ -21,7 +22,7 @@ import dev.mergeline.events.MergeRequested;
 import dev.mergeline.events.Problem;
 import dev.mergeline.events.ServingVerdict;
 import dev.mergeline.s3.ObjectInfo;
-import dev.mergeline.s3.RemoteCheckpoints;
+import dev.mergeline.s3.S3Directory;
 import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.StorageException;
 import dev.mergeline.safetensors.DType;
@@ -46,6 +47,8 @@ public class AdapterIntakeService {
 
     private static final Logger LOG = Logger.getLogger(AdapterIntakeService.class);
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Optional merge options beside the adapter: base name, output dtype, shard size. */
+    private static final String MERGE_JSON = "merge.json";
 
     /** What happened to one adapter. */
     public enum Outcome {
@@ -60,7 +63,7 @@ public class AdapterIntakeService {
     @Inject
     S3Objects s3;
     @Inject
-    RemoteCheckpoints checkpoints;
+    InputRules rules;
     @Inject
     EventPublisher publisher;
 
@@ -75,36 +78,38 @@ public class AdapterIntakeService {
      */
     public Outcome handle(AdapterLocation adapter, Optional<String> baseOverride) throws StorageException {
         List<ObjectInfo> objects = s3.list(adapter.bucket(), adapter.prefix());
-        Map<String, ObjectInfo> files = new LinkedHashMap<>();
-        objects.forEach(o -> files.put(o.fileName(), o));
-        boolean weights = files.containsKey(RemoteCheckpoints.ADAPTER_WEIGHTS)
-                || files.containsKey(RemoteCheckpoints.ADAPTER_PICKLE);
-        if (!files.containsKey(RemoteCheckpoints.ADAPTER_CONFIG) || !weights) {
-            LOG.infof("adapter %s incomplete (%s); waiting for the other file", adapter.prefix(), files.keySet());
+        S3Directory adapterDir = new S3Directory(s3, adapter.bucket(), adapter.prefix(), objects);
+        if (!InputRules.adapterComplete(adapterDir.files().keySet())) {
+            LOG.infof("adapter %s incomplete (%s); waiting for the other file", adapter.prefix(),
+                    adapterDir.files().keySet());
             return Outcome.INCOMPLETE;
         }
         AdapterRef ref = AdapterRef.of(adapter);
         long before = s3.bytesRead();
         try {
-            byte[] adapterConfig = checkpoints.readJson(adapter.bucket(), files.get(RemoteCheckpoints.ADAPTER_CONFIG));
-            JsonNode configNode = parseQuietly(adapterConfig);
+            InputRules.Adapter adapterFiles = rules.adapter(adapterDir);
+            if (adapterFiles.configJson() == null) {
+                throw new RejectedException(adapterFiles.problems());
+            }
+            JsonNode configNode = parseQuietly(adapterFiles.configJson());
             ref = describe(adapter, configNode);
-            JsonNode mergeJson = files.containsKey("merge.json")
-                    ? parseOrReject(checkpoints.readJson(adapter.bucket(), files.get("merge.json")), "merge.json")
+            Optional<byte[]> mergeJsonBytes = rules.optionalConfig(adapterDir, MERGE_JSON);
+            JsonNode mergeJson = mergeJsonBytes.isPresent() ? parseOrReject(mergeJsonBytes.get(), MERGE_JSON)
                     : JSON.createObjectNode();
             String baseName = baseName(baseOverride, mergeJson, configNode);
             MergeOptions options = options(mergeJson);
             String basePrefix = BaseRef.prefixFor(baseName);
-            RemoteCheckpoints.Read read = checkpoints.read(adapter.bucket(), adapter.prefix(), objects, adapterConfig,
-                    basePrefix);
-            MergePlan plan = validator.validate(read.inputs(), new MergePlanner.Options(
+            S3Directory baseDir = S3Directory.list(s3, adapter.bucket(), basePrefix);
+            InputRules.Base baseFiles = rules.base(baseDir);
+            MergePlan plan = validator.validate(InputRules.inputs(adapterFiles, baseFiles), new MergePlanner.Options(
                     Optional.ofNullable(options.dtype()).flatMap(DType::fromTorchName)));
-            String identity = BaseIdentity.compute(read.baseEtags().get(RemoteCheckpoints.BASE_CONFIG),
-                    weightEtags(read.baseEtags()));
-            String jobId = JobId.compute(read.adapterEtags(), identity, EngineInfo.MERGE_SEMANTICS, options);
-            AdapterRef requested = new AdapterRef(ref.bucket(), ref.prefix(), ref.id(), read.adapterEtags(),
+            Map<String, String> adapterEtags = adapterDir.etags(adapterFiles.files());
+            Map<String, String> baseEtags = baseDir.etags(baseFiles.files());
+            String identity = BaseIdentity.compute(baseEtags.get(InputRules.BASE_CONFIG), weightEtags(baseEtags));
+            String jobId = JobId.compute(adapterEtags, identity, EngineInfo.MERGE_SEMANTICS, options);
+            AdapterRef requested = new AdapterRef(ref.bucket(), ref.prefix(), ref.id(), adapterEtags,
                     ref.peftType(), ref.r(), ref.targetModules());
-            BaseRef base = new BaseRef(baseName, adapter.bucket(), basePrefix, identity, read.baseEtags());
+            BaseRef base = new BaseRef(baseName, adapter.bucket(), basePrefix, identity, baseEtags);
             long bytesRead = s3.bytesRead() - before;
             // Same upload, same event id: duplicate deliveries of this trigger become exact duplicates
             // that the worker drops (see MergeRequestId).
@@ -165,7 +170,7 @@ public class AdapterIntakeService {
 
     private static Map<String, String> weightEtags(Map<String, String> baseEtags) {
         Map<String, String> weights = new LinkedHashMap<>(baseEtags);
-        weights.remove(RemoteCheckpoints.BASE_CONFIG);
+        weights.remove(InputRules.BASE_CONFIG);
         return weights;
     }
 

@@ -1,7 +1,7 @@
 package dev.mergeline.functions;
 
 import dev.mergeline.core.run.InputLimits;
-import dev.mergeline.s3.RemoteCheckpoints;
+import dev.mergeline.core.run.InputRules;
 import dev.mergeline.s3.S3Clients;
 import dev.mergeline.s3.S3Objects;
 import dev.mergeline.s3.S3Settings;
@@ -36,8 +36,8 @@ public class S3Producer {
 
     @Produces
     @ApplicationScoped
-    RemoteCheckpoints remoteCheckpoints(S3Objects objects, MergelineConfig config) {
-        return new RemoteCheckpoints(objects, inputLimits(config.limits()));
+    InputRules inputRules(MergelineConfig config) {
+        return new InputRules(inputLimits(config.limits()));
     }
 
     /** The configured limits; unset ones are core's defaults. */

@@ -4,6 +4,7 @@ import static io.restassured.RestAssured.given;
 import static org.hamcrest.Matchers.contains;
 import static org.hamcrest.Matchers.empty;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mergeline.devstack.KafkaTestResource;
@@ -82,7 +83,9 @@ class AdapterFunctionsTest {
     @Test
     void incompleteAdapterRecordsNothing() throws Exception {
         String id = "half";
-        try (S3Client s3 = PipelineFixtures.s3()) {
+        try (S3Client s3 = PipelineFixtures.s3();
+                KafkaConsumer<String, byte[]> requests = PipelineFixtures.consumer("merge-requests");
+                KafkaConsumer<String, byte[]> failures = PipelineFixtures.consumer("merge-failures")) {
             List<String> keys = PipelineFixtures.upload(s3, PipelineFixtures.fixture("llama-bf16-plain", "adapter"),
                     "adapters/" + id + "/");
             s3.deleteObject(b -> b.bucket("mergeline").key("adapters/" + id + "/adapter_model.safetensors"));
@@ -92,6 +95,10 @@ class AdapterFunctionsTest {
                     .then().statusCode(200)
                     .body("incomplete", contains("s3://mergeline/adapters/" + id + "/"))
                     .body("requested", empty()).body("rejected", empty());
+            // Publishing waits for the broker's ack, so anything published is in the topics by now.
+            assertFalse(PipelineFixtures.requestedAdapterIds(requests).contains(id), "merge.requested for " + id);
+            assertFalse(PipelineFixtures.readToEnd(failures).stream().anyMatch(r -> id.equals(r.key())),
+                    "adapter.rejected for " + id);
         }
     }
 

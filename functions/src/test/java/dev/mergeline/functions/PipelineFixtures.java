@@ -6,6 +6,7 @@ import dev.mergeline.devstack.S3MockServer;
 import dev.mergeline.devstack.S3MockTestResource;
 import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
+import dev.mergeline.events.MergeRequested;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -20,6 +21,7 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
@@ -104,6 +106,36 @@ final class PipelineFixtures {
             }
         }
         return found;
+    }
+
+    /**
+     * Every record of the consumer's topic up to the end offsets it has when called: a complete
+     * answer, not one bounded by a wait.
+     */
+    static List<ConsumerRecord<String, byte[]>> readToEnd(KafkaConsumer<String, byte[]> consumer) {
+        List<ConsumerRecord<String, byte[]>> records = new ArrayList<>();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (consumer.assignment().isEmpty()) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no partition assigned within 30 s");
+            }
+            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+        }
+        Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment());
+        while (end.entrySet().stream().anyMatch(e -> consumer.position(e.getKey()) < e.getValue())) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("the topic was not read to " + end + " within 30 s");
+            }
+            consumer.poll(Duration.ofMillis(100)).forEach(records::add);
+        }
+        return records;
+    }
+
+    /** The adapter ids of the {@code merge.requested} events in the topic ({@link #readToEnd}). */
+    static List<String> requestedAdapterIds(KafkaConsumer<String, byte[]> requests) {
+        return readToEnd(requests).stream()
+                .map(r -> EventCodec.instance().decode(r.value(), MergeRequested.class).data().adapter().id())
+                .toList();
     }
 
     /** Every record currently readable, by key. */

@@ -3,7 +3,6 @@ package dev.mergeline.events;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -198,10 +197,11 @@ class EventCodecTest {
         byte[] xml = edit(EventFixtures.MERGE_PROGRESS, r -> r.put("datacontenttype", "application/xml"));
         EventFormatException e = assertThrows(EventFormatException.class, () -> codec.decode(xml, MergeProgress.class));
         assertEquals("datacontenttype", e.field());
-        assertNotNull(codec.decode(edit(EventFixtures.MERGE_PROGRESS, r -> r.remove("datacontenttype")),
-                MergeProgress.class));
-        assertNotNull(codec.decode(edit(EventFixtures.MERGE_PROGRESS,
-                r -> r.put("datacontenttype", "application/json; charset=utf-8")), MergeProgress.class));
+        MergeProgress expected = codec.decode(edit(EventFixtures.MERGE_PROGRESS, r -> { }), MergeProgress.class).data();
+        assertEquals(expected, codec.decode(edit(EventFixtures.MERGE_PROGRESS, r -> r.remove("datacontenttype")),
+                MergeProgress.class).data());
+        assertEquals(expected, codec.decode(edit(EventFixtures.MERGE_PROGRESS,
+                r -> r.put("datacontenttype", "application/json; charset=utf-8")), MergeProgress.class).data());
     }
 
     @Test
@@ -430,7 +430,9 @@ class EventCodecTest {
         CloudEvent<MergeProgress> e = CloudEvent.create("/mergeline/merge-worker", p);
         assertEquals(EventType.MERGE_PROGRESS.type(), e.type());
         assertEquals(EventFixtures.JOB_ID, e.subject());
-        assertNotNull(UUID.fromString(e.id()));
+        assertEquals(4, UUID.fromString(e.id()).version(), e.id());
+        assertEquals(e.id(), UUID.fromString(e.id()).toString(), "the id is a UUID in canonical form");
+        assertFalse(e.id().equals(CloudEvent.create("/mergeline/merge-worker", p).id()), "every event has its own id");
         assertEquals(0, e.time().getNano() % 1_000_000);
 
         AdapterRejected r = EventFixtures.event(EventFixtures.ADAPTER_REJECTED, AdapterRejected.class).data();

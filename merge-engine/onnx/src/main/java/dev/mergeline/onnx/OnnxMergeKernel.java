@@ -295,7 +295,7 @@ public final class OnnxMergeKernel implements MergeKernel {
         });
     }
 
-    /** How many sessions (one per graph) this kernel holds; package-private for tests. */
+    /** How many sessions are open: one per graph combination used so far; package-private for tests. */
     int sessionCount() {
         return sessions.size();
     }

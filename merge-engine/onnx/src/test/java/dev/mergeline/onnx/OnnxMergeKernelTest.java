@@ -1,13 +1,14 @@
 package dev.mergeline.onnx;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtProvider;
+import ai.onnxruntime.OrtSession;
 import dev.mergeline.core.merge.FloatBits;
 import dev.mergeline.core.merge.LowRankBlock;
 import dev.mergeline.core.merge.LowRankBlock.DeltaRounding;
@@ -25,8 +26,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Random;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -114,29 +120,41 @@ class OnnxMergeKernelTest {
     }
 
     @Test
-    void everyGraphLoads() {
+    void everyGraphLoadsWithTheInputsTheKernelFeeds() throws OrtException {
         // A kernel of its own: every session has its own intra-op thread pool until closed.
-        int count = 0;
+        Set<OrtSession> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+        int combinations = 0;
         try (OnnxMergeKernel fresh = OnnxMergeKernel.create(false)) {
             for (DType base : Blocks.TYPES) {
                 for (DType out : Blocks.TYPES) {
+                    List<LowRankKey> keys = new ArrayList<>();
                     for (DeltaRounding rounding : DeltaRounding.values()) {
-                        LowRankKey key = new LowRankKey(base, out, rounding, false, false);
-                        assertNotNull(fresh.session(key, () -> MergeGraphs.lowRank(key)));
-                        count++;
+                        keys.add(new LowRankKey(base, out, rounding, false, false));
                     }
-                    for (boolean perColumn : new boolean[] {false, true}) {
-                        LowRankKey key = new LowRankKey(base, out, DeltaRounding.FUSED, true, perColumn);
-                        assertNotNull(fresh.session(key, () -> MergeGraphs.lowRank(key)));
-                        count++;
+                    keys.add(new LowRankKey(base, out, DeltaRounding.FUSED, true, false));
+                    keys.add(new LowRankKey(base, out, DeltaRounding.FUSED, true, true));
+                    for (LowRankKey key : keys) {
+                        OrtSession session = fresh.session(key, () -> MergeGraphs.lowRank(key));
+                        Set<String> inputs = new TreeSet<>(List.of(MergeGraphs.BASE, MergeGraphs.LEFT, MergeGraphs.RIGHT,
+                                MergeGraphs.SCALE));
+                        if (key.dora()) {
+                            inputs.add(MergeGraphs.MAGNITUDE);
+                        }
+                        assertEquals(inputs, new TreeSet<>(session.getInputNames()), key::toString);
+                        assertEquals(Set.of(MergeGraphs.OUT), session.getOutputNames(), key::toString);
+                        distinct.add(session);
                     }
                     ConvertKey key = new ConvertKey(base, out);
-                    assertNotNull(fresh.session(key, () -> MergeGraphs.convert(key)));
-                    count++;
+                    OrtSession convert = fresh.session(key, () -> MergeGraphs.convert(key));
+                    assertEquals(Set.of(MergeGraphs.IN), convert.getInputNames(), key::toString);
+                    assertEquals(Set.of(MergeGraphs.OUT), convert.getOutputNames(), key::toString);
+                    distinct.add(convert);
+                    combinations += keys.size() + 1;
                 }
             }
+            assertEquals(combinations, distinct.size(), "one session per combination");
+            assertEquals(combinations, fresh.sessionCount());
         }
-        assertEquals(45, count);
     }
 
     @Test
@@ -195,7 +213,8 @@ class OnnxMergeKernelTest {
     @Test
     void concurrentCallsShareSessions() throws Exception {
         ExecutorService pool = Executors.newFixedThreadPool(6);
-        try {
+        Set<Mode> used = ConcurrentHashMap.newKeySet();
+        try (OnnxMergeKernel fresh = OnnxMergeKernel.create(false)) {
             List<Future<?>> futures = new ArrayList<>();
             for (int t = 0; t < 12; t++) {
                 long seed = 99 + t;
@@ -203,7 +222,11 @@ class OnnxMergeKernelTest {
                     Random random = new Random(seed);
                     for (int i = 0; i < 5; i++) {
                         Mode mode = Mode.values()[random.nextInt(Mode.values().length)];
-                        compareWithReference(Blocks.random(random, DType.BF16, DType.BF16, mode, 32, 48, 8));
+                        used.add(mode);
+                        Blocks blocks = Blocks.random(random, DType.BF16, DType.BF16, mode, 32, 48, 8);
+                        LowRankBlock block = blocks.block();
+                        fresh.lowRank(block);
+                        assertWithinTolerance(blocks, block, referenceOf(blocks));
                     }
                     return null;
                 }));
@@ -211,6 +234,9 @@ class OnnxMergeKernelTest {
             for (Future<?> future : futures) {
                 future.get();
             }
+            // 60 calls from 6 threads, one session per graph: each mode is its own graph here.
+            assertEquals(Mode.values().length, used.size(), "the seeds exercise every mode");
+            assertEquals(used.size(), fresh.sessionCount(), "sessions created");
         } finally {
             pool.shutdownNow();
         }
@@ -303,9 +329,22 @@ class OnnxMergeKernelTest {
     @Test
     void emptyBlocksAndConversionsAreNoOps() {
         ByteBuffer empty = ByteBuffer.allocateDirect(0);
-        kernel.lowRank(new LowRankBlock(empty, DType.BF16, DType.BF16, empty,
-                Blocks.direct(Blocks.encode(new float[] {1, 2}, DType.F32)), 0, 2, 1, 1f, DeltaRounding.FUSED, null, empty));
-        kernel.convert(empty, DType.F32, empty, DType.BF16, 0);
+        ByteBuffer around = ByteBuffer.allocateDirect(8);
+        for (int i = 0; i < 8; i++) {
+            around.put(i, (byte) 0x5a);
+        }
+        ByteBuffer out = around.slice(4, 0); // an empty window inside bytes that must stay as they are
+        try (OnnxMergeKernel fresh = OnnxMergeKernel.create(false)) {
+            fresh.lowRank(new LowRankBlock(empty, DType.BF16, DType.BF16, empty,
+                    Blocks.direct(Blocks.encode(new float[] {1, 2}, DType.F32)), 0, 2, 1, 1f, DeltaRounding.FUSED, null,
+                    out));
+            fresh.convert(empty, DType.F32, out, DType.BF16, 0);
+            assertEquals(0, fresh.sessionCount(), "an empty block needs no graph");
+        }
+        for (int i = 0; i < 8; i++) {
+            assertEquals((byte) 0x5a, around.get(i), "byte " + i + " around the output was written");
+        }
+        assertEquals(0, out.position());
     }
 
     // ---- conversions ----

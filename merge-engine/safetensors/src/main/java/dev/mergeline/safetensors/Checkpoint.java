@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeSet;
 
 /**
  * A Hugging Face checkpoint directory: {@code model.safetensors}, or the shards listed by
@@ -89,67 +88,31 @@ public final class Checkpoint implements Closeable {
     }
 
     private static Checkpoint openIndexed(Path dir, CheckpointIndex index, HeaderLimits limits) throws IOException {
-        if (index.weightMap().isEmpty()) {
-            throw new SafetensorsException(INVALID_INDEX, FileNames.INDEX + " has an empty weight_map", null);
-        }
-        for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
-            String problem = FileNames.problem(e.getValue());
-            if (problem != null) {
-                throw new SafetensorsException(INVALID_INDEX, "weight_map entry for tensor '" + e.getKey() + "': "
-                        + problem, e.getKey());
-            }
-        }
+        List<String> shardFiles = index.shardFiles();
         List<SafetensorsFile> files = new ArrayList<>();
         try {
             Map<String, SafetensorsFile> byName = new LinkedHashMap<>();
-            for (String fileName : new TreeSet<>(index.weightMap().values())) {
+            Map<String, SafetensorsHeader> headers = new LinkedHashMap<>();
+            for (String fileName : shardFiles) {
                 Path p = dir.resolve(fileName);
                 if (!Files.isRegularFile(p)) {
-                    String tensor = firstTensorOf(index, fileName);
-                    throw new SafetensorsException(INVALID_INDEX, "weight_map entry for tensor '" + tensor
-                            + "' points to missing file '" + fileName + "'", tensor);
+                    throw index.missingShard(fileName);
                 }
                 SafetensorsFile f = SafetensorsFile.open(p, limits);
                 files.add(f);
                 byName.put(fileName, f);
+                headers.put(fileName, f.header());
             }
             Map<String, Located> tensors = new LinkedHashMap<>();
-            for (Map.Entry<String, SafetensorsFile> e : byName.entrySet()) {
-                for (TensorInfo t : e.getValue().header().tensors()) {
-                    Located other = tensors.putIfAbsent(t.name(), new Located(e.getValue(), t));
-                    if (other != null) {
-                        throw new SafetensorsException(INVALID_INDEX, "tensor '" + t.name() + "' is stored in both '"
-                                + other.file().path().getFileName() + "' and '" + e.getKey() + "'", t.name());
-                    }
-                    String mapped = index.weightMap().get(t.name());
-                    if (mapped == null) {
-                        throw new SafetensorsException(INVALID_INDEX, "tensor '" + t.name() + "' in '" + e.getKey()
-                                + "' is missing from the weight_map", t.name());
-                    }
-                }
-            }
-            for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
-                Located at = tensors.get(e.getKey());
-                if (at == null || !at.file().equals(byName.get(e.getValue()))) {
-                    throw new SafetensorsException(INVALID_INDEX, "weight_map maps tensor '" + e.getKey() + "' to '"
-                            + e.getValue() + "', which does not contain it"
-                            + (at == null ? "" : " (it is in '" + at.file().path().getFileName() + "')"), e.getKey());
-                }
+            for (Map.Entry<String, String> e : index.locate(headers).entrySet()) {
+                SafetensorsFile f = byName.get(e.getValue());
+                tensors.put(e.getKey(), new Located(f, f.header().tensor(e.getKey()).orElseThrow()));
             }
             return new Checkpoint(dir, files, tensors);
         } catch (IOException | RuntimeException e) {
             closeAll(files, e);
             throw e;
         }
-    }
-
-    private static String firstTensorOf(CheckpointIndex index, String fileName) {
-        for (Map.Entry<String, String> e : index.weightMap().entrySet()) {
-            if (e.getValue().equals(fileName)) {
-                return e.getKey();
-            }
-        }
-        return null;
     }
 
     private static void closeAll(List<SafetensorsFile> files, Throwable failure) {

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeSet;
 
 /**
  * The contents of {@code model.safetensors.index.json}.
@@ -113,6 +114,70 @@ public record CheckpointIndex(long totalSize, Map<String, String> weightMap) {
             weightMap.put(e.getKey(), e.getValue().textValue());
         }
         return new CheckpointIndex(totalSize, weightMap);
+    }
+
+    /**
+     * The shard files the index names, in file name order, each a plain name inside the checkpoint
+     * directory.
+     *
+     * @throws SafetensorsException INVALID_INDEX if the weight map is empty or names a file that is
+     *                              not a plain name (path separator, "..", hidden)
+     */
+    public List<String> shardFiles() throws SafetensorsException {
+        if (weightMap.isEmpty()) {
+            throw new SafetensorsException(INVALID_INDEX, FileNames.INDEX + " has an empty weight_map", null);
+        }
+        for (Map.Entry<String, String> e : weightMap.entrySet()) {
+            String problem = FileNames.problem(e.getValue());
+            if (problem != null) {
+                throw new SafetensorsException(INVALID_INDEX, "weight_map entry for tensor '" + e.getKey() + "': "
+                        + problem, e.getKey());
+            }
+        }
+        return List.copyOf(new TreeSet<>(weightMap.values()));
+    }
+
+    /** The INVALID_INDEX failure for a shard the index names and the directory lacks. */
+    public SafetensorsException missingShard(String fileName) {
+        String tensor = weightMap.entrySet().stream().filter(e -> e.getValue().equals(fileName))
+                .map(Map.Entry::getKey).findFirst().orElse(null);
+        return new SafetensorsException(INVALID_INDEX, "weight_map entry for tensor '" + tensor
+                + "' points to missing file '" + fileName + "'", tensor);
+    }
+
+    /**
+     * Checks that the index and the shards' headers agree exactly: every tensor is stored in one
+     * shard only, every stored tensor is in the weight map, and every weight-map entry names the
+     * shard that stores it.
+     *
+     * @param headers each shard file's header, by file name, in shard order
+     * @return tensor name to shard file name, in shard order then data order
+     * @throws SafetensorsException INVALID_INDEX naming the first tensor that breaks a rule
+     */
+    public Map<String, String> locate(Map<String, SafetensorsHeader> headers) throws SafetensorsException {
+        Map<String, String> located = new LinkedHashMap<>();
+        for (Map.Entry<String, SafetensorsHeader> e : headers.entrySet()) {
+            for (TensorInfo t : e.getValue().tensors()) {
+                String other = located.putIfAbsent(t.name(), e.getKey());
+                if (other != null) {
+                    throw new SafetensorsException(INVALID_INDEX, "tensor '" + t.name() + "' is stored in both '"
+                            + other + "' and '" + e.getKey() + "'", t.name());
+                }
+                if (!weightMap.containsKey(t.name())) {
+                    throw new SafetensorsException(INVALID_INDEX, "tensor '" + t.name() + "' in '" + e.getKey()
+                            + "' is missing from the weight_map", t.name());
+                }
+            }
+        }
+        for (Map.Entry<String, String> e : weightMap.entrySet()) {
+            String at = located.get(e.getKey());
+            if (!e.getValue().equals(at)) {
+                throw new SafetensorsException(INVALID_INDEX, "weight_map maps tensor '" + e.getKey() + "' to '"
+                        + e.getValue() + "', which does not contain it" + (at == null ? "" : " (it is in '" + at + "')"),
+                        e.getKey());
+            }
+        }
+        return located;
     }
 
     /**

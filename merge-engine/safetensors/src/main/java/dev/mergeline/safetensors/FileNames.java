@@ -1,10 +1,12 @@
 package dev.mergeline.safetensors;
 
 /** Names of the files that make up a checkpoint. */
-final class FileNames {
+public final class FileNames {
 
-    static final String SINGLE = "model.safetensors";
-    static final String INDEX = "model.safetensors.index.json";
+    /** The weights of an unsharded checkpoint. */
+    public static final String SINGLE = "model.safetensors";
+    /** The index of a sharded checkpoint: tensor name to shard file. */
+    public static final String INDEX = "model.safetensors.index.json";
 
     private FileNames() {
     }

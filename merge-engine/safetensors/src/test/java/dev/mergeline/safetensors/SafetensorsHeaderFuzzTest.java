@@ -1,16 +1,20 @@
 package dev.mergeline.safetensors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.NonWritableChannelException;
 import java.nio.channels.SeekableByteChannel;
+import java.util.Arrays;
 
 /**
  * Fuzz targets for the safetensors header parser: whatever the bytes, parsing either returns a
@@ -31,11 +35,25 @@ class SafetensorsHeaderFuzzTest {
         SafetensorsHeader h;
         try {
             h = SafetensorsHeader.read(new BytesChannel(file));
-        } catch (SafetensorsException expected) {
-            assertNotNull(expected.reason());
+        } catch (SafetensorsException rejected) {
+            assertEquals(rejectionInTwoSteps(file), rejected.reason(),
+                    "reading a file and parsing its two parts must break the same rule");
             return;
         }
         assertTilesTheFile(h, file.length);
+        assertEquals(h, SafetensorsHeader.parse(Arrays.copyOfRange(file, 8, (int) h.dataStart()), file.length));
+    }
+
+    /** The rule the same bytes break when the length prefix and the header JSON are parsed separately. */
+    private static SafetensorsException.Reason rejectionInTwoSteps(byte[] file) {
+        try {
+            long n = SafetensorsHeader.parseHeaderLength(ByteBuffer.wrap(file), file.length,
+                    SafetensorsHeader.MAX_HEADER_BYTES);
+            SafetensorsHeader.parse(Arrays.copyOfRange(file, 8, (int) (8 + n)), file.length);
+            throw new AssertionError("the two-step parse accepts what reading the file rejected");
+        } catch (SafetensorsException e) {
+            return e.reason();
+        }
     }
 
     /**
@@ -49,17 +67,53 @@ class SafetensorsHeaderFuzzTest {
         byte[] prefix = data.consumeBytes(data.consumeInt(0, 12));
         byte[] json = data.consumeRemainingAsBytes();
         ByteBuffer buffer = ByteBuffer.wrap(prefix);
+        SafetensorsException.Reason rule = lengthRuleBroken(prefix, fileSize, maxHeaderBytes);
         try {
             long n = SafetensorsHeader.parseHeaderLength(buffer, fileSize, maxHeaderBytes);
-            assertTrue(n >= 2 && n <= maxHeaderBytes && n <= fileSize - 8, () -> "accepted header length " + n);
-        } catch (SafetensorsException expected) {
-            assertNotNull(expected.reason());
+            assertEquals(null, rule, () -> "accepted header length " + n);
+            assertEquals(ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN).getLong(), n);
+        } catch (SafetensorsException rejected) {
+            assertEquals(rule, rejected.reason(), rejected::getMessage);
         }
         assertEquals(0, buffer.position(), "parseHeaderLength must leave the buffer's position alone");
         try {
             assertTilesTheFile(SafetensorsHeader.parse(json, fileSize), fileSize);
-        } catch (SafetensorsException expected) {
-            assertNotNull(expected.reason());
+            assertTrue(isUtf8(json), "accepted a header that is not UTF-8");
+        } catch (SafetensorsException rejected) {
+            if (fileSize < 8L + json.length) {
+                assertEquals(SafetensorsException.Reason.INVALID_HEADER_LENGTH, rejected.reason(), rejected::getMessage);
+            } else {
+                assertEquals(!isUtf8(json), rejected.reason() == SafetensorsException.Reason.INVALID_UTF8,
+                        rejected::getMessage);
+            }
+        }
+    }
+
+    /**
+     * The format's rules for the 8-byte prefix, in the order they are checked: at least 8 bytes of
+     * file and of prefix, a length (unsigned) within the limit, at least {@code "{}"}, inside the file.
+     */
+    private static SafetensorsException.Reason lengthRuleBroken(byte[] prefix, long fileSize, long maxHeaderBytes) {
+        if (fileSize < 8 || prefix.length < 8) {
+            return SafetensorsException.Reason.HEADER_TOO_SMALL;
+        }
+        long n = ByteBuffer.wrap(prefix).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        if (Long.compareUnsigned(n, maxHeaderBytes) > 0) {
+            return SafetensorsException.Reason.HEADER_TOO_LARGE;
+        }
+        if (n < 2) {
+            return SafetensorsException.Reason.HEADER_TOO_SMALL;
+        }
+        return n > fileSize - 8 ? SafetensorsException.Reason.INVALID_HEADER_LENGTH : null;
+    }
+
+    private static boolean isUtf8(byte[] bytes) {
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes));
+            return true;
+        } catch (CharacterCodingException e) {
+            return false;
         }
     }
 

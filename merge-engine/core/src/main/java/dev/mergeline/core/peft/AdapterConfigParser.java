@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mergeline.core.run.InputRules;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
@@ -27,12 +28,16 @@ import java.util.regex.PatternSyntaxException;
  */
 public final class AdapterConfigParser {
 
-    /** Largest config accepted, in bytes; real configs are a few kilobytes. */
-    public static final int MAX_CONFIG_BYTES = 1 << 20;
     /** Largest rank accepted; far above any real adapter, far below int overflow in shape arithmetic. */
     public static final int MAX_RANK = 1 << 16;
 
-    /** Fields that do not change merged weights. */
+    /**
+     * Fields that do not change merged weights. {@code fan_in_fan_out} is one of them for the layer
+     * kinds merged here: PEFT 0.21 sets it from the layer itself when it wraps one (False for
+     * {@code nn.Linear}, True for GPT-2's {@code Conv1D}; {@code tuners/lora/layer.py},
+     * {@code dispatch_default}), with a warning when the config says otherwise, and transposes the
+     * delta by that per-layer value; {@code MergePlanner} orients the delta by the layer kind alike.
+     */
     private static final Set<String> IGNORED = Set.of(
             "auto_mapping", "inference_mode", "lora_dropout", "megatron_core", "qalora_group_size",
             "runtime_config", "revision", "fan_in_fan_out", "eva_config", "corda_config", "loftq_config");
@@ -65,9 +70,9 @@ public final class AdapterConfigParser {
     }
 
     public AdapterConfig parse(byte[] json) throws RejectedException {
-        if (json.length > MAX_CONFIG_BYTES) {
+        if (json.length > InputRules.MAX_CONFIG_BYTES) {
             throw reject("adapter_config.json is " + json.length + " bytes, larger than the limit of "
-                    + MAX_CONFIG_BYTES);
+                    + InputRules.MAX_CONFIG_BYTES);
         }
         JsonNode root;
         try {

@@ -10,6 +10,7 @@ import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
 import dev.mergeline.safetensors.DType;
+import dev.mergeline.safetensors.SafetensorsException;
 import dev.mergeline.safetensors.TensorInfo;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -80,18 +81,27 @@ public final class MergePlanner {
             this.cfg = cfg;
             this.base = base;
             this.options = options;
-            baseTensors.forEach(t -> baseByName.put(t.name(), t));
-            adapterTensors.forEach(t -> adapterByName.put(t.name(), t));
+            baseTensors.forEach(t -> keepFirst(baseByName, t.name(), t, "the base"));
+            adapterTensors.forEach(t -> keepFirst(adapterByName, t.name(), t, "the adapter"));
             embeddings = EmbeddingNames.find(baseByName.keySet());
-            for (TensorInfo t : adapterTensors) {
+            for (TensorInfo t : adapterByName.values()) {
                 AdapterKey key = AdapterKey.parse(t.name());
                 switch (key.role()) {
+                    // Whole tensors under two spellings are PEFT's own (a modules_to_save copy beside a
+                    // plain one): chooseFullTensors keeps the one PEFT loads.
                     case FULL -> fullTensors.add(key);
                     case TOKEN_ROWS -> tokenRows.put(key.module(), t);
                     case ORIGINAL_MODULE -> ignored++;
                     case UNKNOWN -> reasons.add(Reason.about(ReasonCode.PEFT_VARIANT_UNSUPPORTED, t.name(),
                             "adapter tensor " + t.name() + " is not a LoRA tensor this version understands"));
-                    default -> loraModules.computeIfAbsent(key.module(), m -> new ModuleTensors()).byRole.put(key.role(), t);
+                    default -> {
+                        TensorInfo other = loraModules.computeIfAbsent(key.module(), m -> new ModuleTensors()).byRole
+                                .putIfAbsent(key.role(), t);
+                        if (other != null) {
+                            reasons.add(sameTensorTwice(other.name(), t.name(), "hold the " + key.role()
+                                    + " tensor of module " + key.module()));
+                        }
+                    }
                 }
             }
             adapterTensors.forEach(this::checkAdapterDType);
@@ -126,6 +136,25 @@ public final class MergePlanner {
             return assemble();
         }
 
+
+        /**
+         * Keeps the first tensor of a name; a second one is a rejection (the name lists of one
+         * checkpoint must be unique, whichever reader built them), never a silent choice.
+         */
+        private void keepFirst(Map<String, TensorInfo> byName, String name, TensorInfo t, String where) {
+            if (byName.putIfAbsent(name, t) != null) {
+                reasons.add(new Reason(ReasonCode.SAFETENSORS_HEADER_INVALID, where + " lists tensor " + name
+                        + " twice; which one a reader keeps is undefined", name, "one tensor named " + name,
+                        "two", SafetensorsException.Reason.DUPLICATE_KEY.name()));
+            }
+        }
+
+        /** Two adapter tensors that name the same thing under two spellings (with and without an adapter name). */
+        private static Reason sameTensorTwice(String first, String second, String what) {
+            return new Reason(ReasonCode.SAFETENSORS_HEADER_INVALID, "adapter tensors " + first + " and " + second
+                    + " both " + what + "; which one PEFT would load is undefined", second, "one of them", "both",
+                    SafetensorsException.Reason.DUPLICATE_KEY.name());
+        }
 
         private void checkAdapterDType(TensorInfo t) {
             if (!t.dtype().isMergeable()) {

@@ -14,7 +14,7 @@ import java.util.OptionalLong;
  * bounds is read: the adapter weights' size (from the file system or the S3 listing, before even
  * their header is read), every safetensors header's length (from its 8-byte prefix), and the number
  * of tensors in the adapter's header (while it is parsed: the parse stops at the first tensor past
- * the limit). Used alike by {@link LocalInputs} (CLI, worker) and by the S3 reader of the functions.
+ * the limit). Applied by {@link InputRules}, for a local directory (CLI, worker) and an S3 prefix (functions) alike.
  *
  * <p>Defaults, chosen to pass every real adapter and refuse the absurd:
  * <ul>

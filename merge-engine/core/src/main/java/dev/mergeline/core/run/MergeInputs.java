@@ -5,8 +5,8 @@ import dev.mergeline.safetensors.TensorInfo;
 import java.util.List;
 
 /**
- * What validation needs, and nothing more: two small JSON files and safetensors headers. Readers
- * for a local directory ({@link LocalInputs}) and for S3 (ranged reads of headers) produce it.
+ * What validation needs, and nothing more: two small JSON files and safetensors headers, as
+ * {@link InputRules} reads them from a local directory or an S3 prefix.
  *
  * @param adapterConfigJson bytes of {@code adapter_config.json}
  * @param adapterHeader header of {@code adapter_model.safetensors}

@@ -19,6 +19,7 @@ import dev.mergeline.core.plan.TensorOp;
 import dev.mergeline.core.validation.RejectedException;
 import dev.mergeline.safetensors.CheckpointWriter;
 import dev.mergeline.safetensors.DType;
+import dev.mergeline.safetensors.FileNames;
 import dev.mergeline.safetensors.SafetensorsFile;
 import dev.mergeline.safetensors.ShardLayout;
 import dev.mergeline.safetensors.WrittenFile;
@@ -94,7 +95,7 @@ public final class OfflineMerger {
                                 .getBytes(java.nio.charset.StandardCharsets.UTF_8)));
                 List<WrittenFile> files = writeWeights(plan, in, out, options, verification, progress);
                 long t2 = lap(timings, "merge", t1);
-                files.add(out.write("config.json", json.writeValueAsBytes(plan.outputConfig())));
+                files.add(out.write(InputRules.BASE_CONFIG, json.writeValueAsBytes(plan.outputConfig())));
                 files.addAll(copyAuxFiles(baseDir, adapterDir, out));
                 lap(timings, "write", t2);
                 timings.put("total", (System.nanoTime() - t0) / 1_000_000);
@@ -145,15 +146,15 @@ public final class OfflineMerger {
             Map<String, Long> timings, MergeOptions options, VerificationReport verification) throws IOException {
         List<Manifest.FileEntry> baseFiles = new ArrayList<>();
         StringBuilder identity = new StringBuilder();
-        Path config = baseDir.resolve(LocalInputs.BASE_CONFIG);
-        baseFiles.add(new Manifest.FileEntry(LocalInputs.BASE_CONFIG, Files.size(config), Hashes.sha256(config, Long.MAX_VALUE)));
+        Path config = baseDir.resolve(InputRules.BASE_CONFIG);
+        baseFiles.add(new Manifest.FileEntry(InputRules.BASE_CONFIG, Files.size(config), Hashes.sha256(config, Long.MAX_VALUE)));
         for (SafetensorsFile f : in.base().files()) {
             String headerSha = Hashes.sha256(f.path(), f.header().dataStart());
             baseFiles.add(new Manifest.FileEntry(f.path().getFileName().toString(), Files.size(f.path()), headerSha));
         }
         baseFiles.forEach(f -> identity.append(f.name()).append(':').append(f.bytes()).append(':').append(f.sha256()).append('\n'));
         List<Manifest.FileEntry> adapterFiles = new ArrayList<>();
-        for (String name : List.of(LocalInputs.ADAPTER_CONFIG, LocalInputs.ADAPTER_WEIGHTS)) {
+        for (String name : List.of(InputRules.ADAPTER_CONFIG, InputRules.ADAPTER_WEIGHTS)) {
             Path p = adapterDir.resolve(name);
             adapterFiles.add(new Manifest.FileEntry(name, Files.size(p), Hashes.sha256(p, Long.MAX_VALUE)));
         }
@@ -161,7 +162,7 @@ public final class OfflineMerger {
                 .filter(t -> t.op() instanceof TensorOp.LowRank)
                 .map(t -> t.name().substring(0, t.name().length() - ".weight".length()))
                 .toList();
-        boolean sharded = files.stream().anyMatch(f -> f.fileName().equals("model.safetensors.index.json"));
+        boolean sharded = files.stream().anyMatch(f -> f.fileName().equals(FileNames.INDEX));
         return new Manifest(1,
                 new Manifest.Engine("mergeline", EngineInfo.VERSION, EngineInfo.MERGE_SEMANTICS, kernel.executionProvider()),
                 new Manifest.Base(baseDir.toString(), plan.outputConfig().path("architectures").path(0).asText("unknown"),

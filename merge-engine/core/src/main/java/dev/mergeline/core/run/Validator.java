@@ -35,7 +35,7 @@ public final class Validator {
         try {
             base = ModelConfig.parse(inputs.baseConfigJson(), mapper);
         } catch (IOException e) {
-            reasons.add(Reason.about(ReasonCode.BASE_MODEL_UNKNOWN, "config.json",
+            reasons.add(Reason.about(ReasonCode.BASE_MODEL_UNKNOWN, InputRules.BASE_CONFIG,
                     "the base config.json is not valid: " + e.getMessage()));
         }
         if (!reasons.isEmpty()) {

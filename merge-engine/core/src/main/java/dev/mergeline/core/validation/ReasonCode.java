@@ -7,7 +7,10 @@ package dev.mergeline.core.validation;
 public enum ReasonCode {
     /** {@code adapter_config.json} or the adapter weights are missing. */
     ADAPTER_FILES_MISSING("adapter files are missing"),
-    /** The adapter ships only pickle weights ({@code adapter_model.bin}); loading them can run code. */
+    /**
+     * The adapter or the base ships only pickle weights ({@code adapter_model.bin},
+     * {@code pytorch_model.bin}); loading them can run code.
+     */
     PICKLE_WEIGHTS_REFUSED("pickle weights are refused"),
     /** A safetensors file (adapter or base) has an invalid header; the sub-reason says which rule. */
     SAFETENSORS_HEADER_INVALID("invalid safetensors header"),

@@ -161,10 +161,21 @@ class ReferenceMergeKernelTest {
     }
 
     @Test
-    void emptyBlocksAreFine() {
+    void emptyBlocksWriteNothing() {
         ByteBuffer empty = ByteBuffer.allocate(0);
-        kernel.lowRank(new LowRankBlock(empty, DType.F16, DType.F16, empty, f32Buffer(1, 2, 3),
-                0, 3, 1, 1f, DeltaRounding.FUSED, null, empty));
+        ByteBuffer around = ByteBuffer.allocate(6);
+        for (int i = 0; i < 6; i++) {
+            around.put(i, (byte) 0x5A);
+        }
+        ByteBuffer out = around.slice(3, 0); // an empty window inside bytes that must stay as they are
+        ByteBuffer right = f32Buffer(1, 2, 3);
+        kernel.lowRank(new LowRankBlock(empty, DType.F16, DType.F16, empty, right,
+                0, 3, 1, 1f, DeltaRounding.FUSED, null, out));
+        for (int i = 0; i < 6; i++) {
+            assertEquals(0x5A, around.get(i), "byte " + i);
+        }
+        assertEquals(0, right.position());
+        assertEquals(0, out.position());
     }
 
     @Test

@@ -1,4 +1,4 @@
-package dev.mergeline.worker;
+package dev.mergeline.bench;
 
 import dev.mergeline.devstack.KafkaBroker;
 import dev.mergeline.devstack.S3MockServer;

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.output.Manifest;
+import dev.mergeline.core.output.ModelFiles;
 import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.core.run.OfflineMerger;
@@ -358,7 +359,7 @@ public class MergeJobService {
         Map<String, ObjectInfo> found = new LinkedHashMap<>();
         for (ObjectInfo o : s3.list(bucket, prefix)) {
             String name = o.key().substring(prefix.length());
-            if (!name.contains("/") && !name.endsWith(".bin") && !name.endsWith(".pt") && !name.endsWith(".pth")) {
+            if (!name.contains("/") && !ModelFiles.isForeignWeights(name)) { // the merge carries the rest
                 found.put(name, o);
             }
         }

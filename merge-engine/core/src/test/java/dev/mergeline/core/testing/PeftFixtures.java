@@ -87,7 +87,7 @@ public final class PeftFixtures {
         try (Checkpoint base = Checkpoint.open(caseDir(caseName).resolve("base"));
                 Checkpoint out = Checkpoint.open(outDir);
                 Checkpoint saved = Checkpoint.open(expectedDir);
-                SafetensorsFile state = SafetensorsFile.open(expectedDir.resolve("state_dict.safetensors"))) {
+                SafetensorsFile state = SafetensorsFile.open(reference(expectedDir))) {
             assertEquals(new TreeSet<>(savedNames(saved)), new TreeSet<>(out.tensorNames()),
                     caseName + ": tensor names differ from save_pretrained's");
             int changed = 0;
@@ -110,6 +110,15 @@ public final class PeftFixtures {
         assertEquals(expectedConfig.path("tie_word_embeddings").asBoolean(true),
                 actualConfig.path("tie_word_embeddings").asBoolean(true), caseName + ": tie_word_embeddings");
         assertEquals(expectedConfig.path("architectures"), actualConfig.path("architectures"), caseName + ": architectures");
+    }
+
+    /**
+     * PEFT's merged tensors: {@code state_dict.safetensors} (the full {@code merged.state_dict()}), or, for models
+     * whose in-memory names differ from their on-disk names, the single file {@code save_pretrained} wrote.
+     */
+    private static Path reference(Path expectedDir) {
+        Path state = expectedDir.resolve("state_dict.safetensors");
+        return Files.exists(state) ? state : expectedDir.resolve("model.safetensors");
     }
 
     /** The spacing of {@code dtype} values at magnitude {@code v}. */

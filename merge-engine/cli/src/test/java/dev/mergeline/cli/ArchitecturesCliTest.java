@@ -13,7 +13,6 @@ import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -70,12 +69,7 @@ class ArchitecturesCliTest {
     @Test
     void aBaseWithoutConversionRulesIsRefusedWithTheMissingRuleNamed() throws Exception {
         Path caseDir = PeftFixtures.caseDir("gemma3-language-model");
-        Path base = Files.createDirectories(tmp.resolve("base"));
-        try (Stream<Path> s = Files.list(caseDir.resolve("base"))) {
-            for (Path p : s.toList()) {
-                Files.copy(p, base.resolve(p.getFileName()));
-            }
-        }
+        Path base = PeftFixtures.copyDir(caseDir.resolve("base"), tmp.resolve("base"));
         ObjectNode config = (ObjectNode) JSON.readTree(base.resolve("config.json").toFile());
         config.put("model_type", "tiny_vlm");
         config.putArray("architectures").add("TinyVlmForConditionalGeneration");

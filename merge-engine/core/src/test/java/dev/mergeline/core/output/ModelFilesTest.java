@@ -63,8 +63,8 @@ class ModelFilesTest {
     @Test
     void mergeCopiesBaseFilesByteForByteAdapterVersionsWinAndManifestListsThem(@TempDir Path tmp) throws Exception {
         Path caseDir = PeftFixtures.caseDir("llama-bf16-plain");
-        Path base = copyDir(caseDir.resolve("base"), tmp.resolve("base"));
-        Path adapter = copyDir(caseDir.resolve("adapter"), tmp.resolve("adapter"));
+        Path base = PeftFixtures.copyDir(caseDir.resolve("base"), tmp.resolve("base"));
+        Path adapter = PeftFixtures.copyDir(caseDir.resolve("adapter"), tmp.resolve("adapter"));
         for (String f : BASE_MODEL_FILES) {
             Files.writeString(base.resolve(f), "base " + f + " \u00e9\n", StandardCharsets.UTF_8);
         }
@@ -97,15 +97,5 @@ class ModelFilesTest {
         }
         onDisk.remove(Manifest.FILE_NAME);
         assertEquals(onDisk, new TreeSet<>(listed.keySet()), "the manifest lists exactly the files written");
-    }
-
-    private static Path copyDir(Path from, Path to) throws Exception {
-        Files.createDirectories(to);
-        try (Stream<Path> s = Files.list(from)) {
-            for (Path p : s.toList()) {
-                Files.copy(p, to.resolve(p.getFileName()));
-            }
-        }
-        return to;
     }
 }

@@ -12,10 +12,8 @@ import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -40,7 +38,7 @@ class NamingRejectionTest {
     @Test
     void aModelWithoutRulesIsRefusedPerModuleNamingTheTensorsAndTheMissingRule() throws Exception {
         Path caseDir = PeftFixtures.caseDir("llava-qv-projector");
-        Path base = copyDir(caseDir.resolve("base"), tmp.resolve("base"));
+        Path base = PeftFixtures.copyDir(caseDir.resolve("base"), tmp.resolve("base"));
         ObjectNode config = (ObjectNode) JSON.readTree(base.resolve("config.json").toFile());
         config.put("model_type", "tiny_vlm");
         config.putArray("architectures").add("TinyVlmForConditionalGeneration");
@@ -65,15 +63,5 @@ class NamingRejectionTest {
                 .validate(PeftFixtures.caseDir("gpt2-conv1d").resolve("base"), caseDir.resolve("adapter"),
                         MergeOptions.defaults()));
         assertEquals(ReasonCode.ARCHITECTURE_MISMATCH, e.reasons().get(0).code(), e.reasons()::toString);
-    }
-
-    private static Path copyDir(Path from, Path to) throws Exception {
-        Files.createDirectories(to);
-        try (Stream<Path> s = Files.list(from)) {
-            for (Path p : s.toList()) {
-                Files.copy(p, to.resolve(p.getFileName()));
-            }
-        }
-        return to;
     }
 }

@@ -77,6 +77,17 @@ public final class PeftFixtures {
         return casesDir().resolve(name);
     }
 
+    /** Copies the files of {@code from} (not its subdirectories' contents) into a new directory {@code to}. */
+    public static Path copyDir(Path from, Path to) throws IOException {
+        Files.createDirectories(to);
+        try (java.util.stream.Stream<Path> s = Files.list(from)) {
+            for (Path p : s.toList()) {
+                Files.copy(p, to.resolve(p.getFileName()));
+            }
+        }
+        return to;
+    }
+
     /**
      * Asserts that {@code outDir} holds what PEFT produced for {@code caseName}: the same tensor
      * names as {@code save_pretrained} wrote, each with PEFT's dtype and shape and values within

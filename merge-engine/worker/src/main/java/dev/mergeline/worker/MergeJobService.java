@@ -6,6 +6,7 @@ import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.merge.VerificationFailedException;
 import dev.mergeline.core.merge.VerificationReport;
 import dev.mergeline.core.output.Manifest;
+import dev.mergeline.core.output.ModelFiles;
 import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.OfflineMerger;
@@ -380,7 +381,7 @@ public class MergeJobService {
         Map<String, ObjectInfo> found = new LinkedHashMap<>();
         for (ObjectInfo o : s3.list(bucket, prefix)) {
             String name = o.key().substring(prefix.length());
-            if (!name.contains("/") && !name.endsWith(".bin") && !name.endsWith(".pt") && !name.endsWith(".pth")) {
+            if (!name.contains("/") && !ModelFiles.isForeignWeights(name)) { // the merge carries the rest
                 found.put(name, o);
             }
         }

@@ -74,6 +74,7 @@ public final class MergePlanner {
         private final Map<String, PlannedTensor> added = new LinkedHashMap<>();
         private final List<String> notes = new ArrayList<>();
         private NameTranslation names = NameTranslation.IDENTITY;
+        private final NameResolver resolver;
         private int replaced;
 
         Run(AdapterConfig cfg, List<TensorInfo> adapterTensors, ModelConfig base, List<TensorInfo> baseTensors,
@@ -82,6 +83,7 @@ public final class MergePlanner {
             this.base = base;
             this.options = options;
             baseTensors.forEach(t -> keepFirst(baseByName, t.name(), t, "the base"));
+            this.resolver = new NameResolver(base, baseByName.keySet());
             adapterTensors.forEach(t -> keepFirst(adapterByName, t.name(), t, "the adapter"));
             embeddings = EmbeddingNames.find(baseByName.keySet());
             for (TensorInfo t : adapterByName.values()) {
@@ -118,6 +120,11 @@ public final class MergePlanner {
             chooseTranslation();
             tokenIndices = TokenIndices.parse(cfg.raw(), reasons);
             chooseFullTensors();
+            if (!loraModules.isEmpty() && resolvedLoraModules(names) == 0 && resolver.anyCandidate(loraModules.keySet())) {
+                loraModules.keySet().forEach(m -> reasons.add(Reason.about(ReasonCode.TARGET_MODULE_NOT_FOUND, m,
+                        "no naming of the base has " + m + ": " + resolver.missingRule(m))));
+                throw new RejectedException(reasons);
+            }
             if (!loraModules.isEmpty() && resolvedLoraModules(names) == 0) {
                 String example = loraModules.keySet().iterator().next();
                 reasons.add(Reason.mismatch(ReasonCode.ARCHITECTURE_MISMATCH, example,
@@ -165,7 +172,10 @@ public final class MergePlanner {
 
         private void chooseTranslation() {
             int best = -1;
-            for (NameTranslation candidate : NameTranslation.candidates(allAdapterModules(), baseByName.keySet())) {
+            List<NameTranslation> candidates = new ArrayList<>(
+                    NameTranslation.candidates(allAdapterModules(), baseByName.keySet()));
+            resolver.translation().ifPresent(candidates::add);
+            for (NameTranslation candidate : candidates) {
                 int resolved = resolvedLoraModules(candidate) + resolvedFull(candidate);
                 if (resolved > best) {
                     best = resolved;
@@ -198,7 +208,8 @@ public final class MergePlanner {
             TensorInfo w = baseByName.get(weightName);
             if (w == null) {
                 reasons.add(Reason.about(ReasonCode.TARGET_MODULE_NOT_FOUND, module,
-                        "the adapter has LoRA weights for " + module + " but the base has no tensor " + weightName));
+                        "the adapter has LoRA weights for " + module + " but the base has no tensor " + weightName
+                                + "; " + resolver.missingRule(module)));
                 return;
             }
             if (cfg.targetModules() != null && !(cfg.targetModules() instanceof ModuleSelector.AllLinear)

@@ -12,6 +12,7 @@ import dev.mergeline.core.merge.VerificationReport;
 import dev.mergeline.core.merge.TensorStore;
 import dev.mergeline.core.output.Hashes;
 import dev.mergeline.core.output.Manifest;
+import dev.mergeline.core.output.ModelFiles;
 import dev.mergeline.core.output.OutputDirectory;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.plan.PlannedTensor;
@@ -24,7 +25,6 @@ import dev.mergeline.safetensors.SafetensorsFile;
 import dev.mergeline.safetensors.ShardLayout;
 import dev.mergeline.safetensors.WrittenFile;
 import java.io.IOException;
-import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,20 +32,12 @@ import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * A merge between local directories, as the {@code mergeline} CLI runs it: open and validate,
- * scan adapter weights, plan shards, execute, write config and tokenizer files, manifest last.
+ * scan adapter weights, plan shards, execute, write config and the model files the base carries, manifest last.
  */
 public final class OfflineMerger {
-    /** Files copied from the base (and overridden by the adapter directory's own, if it has them). */
-    private static final Pattern AUX_FILES = Pattern.compile(
-            "tokenizer.*|special_tokens_map\\.json|added_tokens\\.json|vocab\\.(json|txt)|merges\\.txt"
-                    + "|generation_config\\.json|chat_template\\.(jinja|json)|preprocessor_config\\.json"
-                    + "|.*\\.tiktoken|spiece\\.model|sentencepiece\\.bpe\\.model");
-
     private final MergeKernel kernel;
     private final InputLimits limits;
     private final ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -96,7 +88,7 @@ public final class OfflineMerger {
                 List<WrittenFile> files = writeWeights(plan, in, out, options, verification, progress);
                 long t2 = lap(timings, "merge", t1);
                 files.add(out.write(InputRules.BASE_CONFIG, json.writeValueAsBytes(plan.outputConfig())));
-                files.addAll(copyAuxFiles(baseDir, adapterDir, out));
+                files.addAll(copyModelFiles(baseDir, adapterDir, out));
                 lap(timings, "write", t2);
                 timings.put("total", (System.nanoTime() - t0) / 1_000_000);
                 Manifest manifest = manifest(plan, in, baseDir, adapterDir, files, timings, options,
@@ -123,20 +115,11 @@ public final class OfflineMerger {
         }
     }
 
-    private static List<WrittenFile> copyAuxFiles(Path baseDir, Path adapterDir, OutputDirectory out) throws IOException {
-        Map<String, Path> sources = new LinkedHashMap<>();
-        for (Path dir : List.of(baseDir, adapterDir)) {
-            try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-                for (Path p : entries) {
-                    String name = p.getFileName().toString();
-                    if (Files.isRegularFile(p) && AUX_FILES.matcher(name).matches()) {
-                        sources.put(name, p); // the adapter's own tokenizer files win
-                    }
-                }
-            }
-        }
+    /** The base's non-weight files and the adapter's tokenizer/processor files, by {@link ModelFiles}. */
+    private static List<WrittenFile> copyModelFiles(Path baseDir, Path adapterDir, OutputDirectory out)
+            throws IOException {
         List<WrittenFile> written = new ArrayList<>();
-        for (Map.Entry<String, Path> e : new TreeMap<>(sources).entrySet()) {
+        for (Map.Entry<String, Path> e : ModelFiles.carried(baseDir, adapterDir).entrySet()) {
             written.add(out.copy(e.getValue(), e.getKey()));
         }
         return written;

@@ -99,7 +99,7 @@ public final class PeftFixtures {
         try (Checkpoint base = Checkpoint.open(caseDir(caseName).resolve("base"));
                 Checkpoint out = Checkpoint.open(outDir);
                 Checkpoint saved = Checkpoint.open(expectedDir);
-                SafetensorsFile state = SafetensorsFile.open(expectedDir.resolve("state_dict.safetensors"))) {
+                SafetensorsFile state = SafetensorsFile.open(reference(expectedDir))) {
             assertEquals(new TreeSet<>(savedNames(saved)), new TreeSet<>(out.tensorNames()),
                     caseName + ": tensor names differ from save_pretrained's");
             int changed = 0;
@@ -125,6 +125,15 @@ public final class PeftFixtures {
         assertEquals(expectedConfig.path("vocab_size"), actualConfig.path("vocab_size"), caseName + ": vocab_size");
         assertEquals(expectedConfig.at("/text_config/vocab_size"), actualConfig.at("/text_config/vocab_size"),
                 caseName + ": text_config.vocab_size");
+    }
+
+    /**
+     * PEFT's merged tensors: {@code state_dict.safetensors} (the full {@code merged.state_dict()}), or, for models
+     * whose in-memory names differ from their on-disk names, the single file {@code save_pretrained} wrote.
+     */
+    private static Path reference(Path expectedDir) {
+        Path state = expectedDir.resolve("state_dict.safetensors");
+        return Files.exists(state) ? state : expectedDir.resolve("model.safetensors");
     }
 
     /** The spacing of {@code dtype} values at magnitude {@code v}. */

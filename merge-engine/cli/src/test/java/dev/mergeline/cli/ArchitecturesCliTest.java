@@ -1,0 +1,87 @@
+package dev.mergeline.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mergeline.core.testing.PeftFixtures;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * {@code mergeline validate} and {@code merge} on each vision-language family: the adapter (named in memory)
+ * resolves onto the base (named on disk) by transformers' rules, the merge keeps the processor files, and a
+ * model without rules is refused with the missing rule named.
+ */
+class ArchitecturesCliTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    record Run(int status, JsonNode report) {}
+
+    private static Run cli(String... args) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int status = new MergelineCli().run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+        return new Run(status, JSON.readTree(out.toString(StandardCharsets.UTF_8)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "idefics2-tutorial-regex, 24, ''",
+        "llava-qv-projector, 6, transformers' conversion rules of LlavaForConditionalGeneration",
+        "gemma3-language-model, 14, transformers' conversion rules of Gemma3ForConditionalGeneration",
+        "qwen2_5_vl-language-model, 10, transformers' conversion rules of Qwen2_5_VLForConditionalGeneration",
+    })
+    void validateAcceptsAndMergeKeepsProcessorFiles(String caseName, int merged, String naming) throws Exception {
+        Path caseDir = PeftFixtures.caseDir(caseName);
+        Run valid = cli("validate", "--base", caseDir.resolve("base").toString(), "--adapter",
+                caseDir.resolve("adapter").toString());
+        assertEquals(0, valid.status(), valid.report()::toPrettyString);
+        assertEquals(merged, valid.report().at("/counts/merged").asInt());
+        String notes = valid.report().path("notes").toString();
+        assertTrue(naming.isEmpty() ? !notes.contains("conversion rules") : notes.contains(naming), notes);
+
+        Path out = tmp.resolve("out");
+        Run run = cli("merge", "--base", caseDir.resolve("base").toString(), "--adapter",
+                caseDir.resolve("adapter").toString(), "--out", out.toString());
+        assertEquals(0, run.status(), run.report()::toPrettyString);
+        PeftFixtures.assertMatchesPeft(caseName, out);
+        for (String f : new String[] {"processor_config.json", "preprocessor_config.json", "chat_template.jinja",
+                "generation_config.json"}) {
+            assertArrayEquals(Files.readAllBytes(caseDir.resolve("base").resolve(f)), Files.readAllBytes(out.resolve(f)), f);
+            assertTrue(run.report().at("/manifest/output/files").toString().contains("\"" + f + "\""), f + " in the manifest");
+        }
+    }
+
+    @Test
+    void aBaseWithoutConversionRulesIsRefusedWithTheMissingRuleNamed() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("gemma3-language-model");
+        Path base = PeftFixtures.copyDir(caseDir.resolve("base"), tmp.resolve("base"));
+        ObjectNode config = (ObjectNode) JSON.readTree(base.resolve("config.json").toFile());
+        config.put("model_type", "tiny_vlm");
+        config.putArray("architectures").add("TinyVlmForConditionalGeneration");
+        JSON.writeValue(base.resolve("config.json").toFile(), config);
+
+        Run run = cli("validate", "--base", base.toString(), "--adapter", caseDir.resolve("adapter").toString());
+
+        assertEquals(2, run.status(), run.report()::toPrettyString);
+        JsonNode first = run.report().at("/reasons/0");
+        assertEquals("TARGET_MODULE_NOT_FOUND", first.path("code").asText(), run.report()::toPrettyString);
+        assertTrue(first.path("message").asText().contains("has no rule for architecture TinyVlmForConditionalGeneration"),
+                first::toPrettyString);
+        assertTrue(first.path("message").asText().contains("the base has language_model.model.layers."), first::toPrettyString);
+    }
+}

@@ -69,6 +69,7 @@ public final class MergelineCli {
                     r.set("counts", json.valueToTree(plan.counts()));
                     r.put("tensors", plan.tensors().size());
                     r.set("notes", json.valueToTree(plan.notes()));
+                    r.set("configDefaults", json.valueToTree(plan.configDefaults()));
                     return report(out, r, OK);
                 }
                 Path dir = Path.of(cli.flags().get("out"));

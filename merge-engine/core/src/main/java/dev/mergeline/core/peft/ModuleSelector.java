@@ -11,6 +11,9 @@ public sealed interface ModuleSelector {
 
     boolean matches(String moduleName);
 
+    /** The selector as it would be written in {@code adapter_config.json}, for messages. */
+    String describe();
+
     /** A list of module names or suffixes. */
     record Names(List<String> names) implements ModuleSelector {
         public Names {
@@ -26,6 +29,11 @@ public sealed interface ModuleSelector {
             }
             return false;
         }
+
+        @Override
+        public String describe() {
+            return names.toString();
+        }
     }
 
     /** A regular expression that must match the whole module name. */
@@ -33,6 +41,11 @@ public sealed interface ModuleSelector {
         @Override
         public boolean matches(String moduleName) {
             return regex.fullMatch(moduleName);
+        }
+
+        @Override
+        public String describe() {
+            return "regex '" + regex.source() + "'";
         }
     }
 
@@ -44,6 +57,11 @@ public sealed interface ModuleSelector {
         @Override
         public boolean matches(String moduleName) {
             return true;
+        }
+
+        @Override
+        public String describe() {
+            return "all-linear";
         }
     }
 }

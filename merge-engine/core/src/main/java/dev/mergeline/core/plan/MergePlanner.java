@@ -160,8 +160,10 @@ public final class MergePlanner {
             }
             if (cfg.targetModules() != null && !(cfg.targetModules() instanceof ModuleSelector.AllLinear)
                     && !cfg.targets(module)) {
-                reasons.add(Reason.about(ReasonCode.ADAPTER_CONFIG_INVALID, module, "the adapter has LoRA weights for "
-                        + module + " but its config does not target that module (PEFT would silently skip them)"));
+                reasons.add(new Reason(ReasonCode.ADAPTER_CONFIG_INVALID, "the adapter has LoRA weights for " + module
+                        + " but its config does not target that module (target_modules "
+                        + cfg.targetModules().describe() + "); PEFT would ignore these weights; set target_modules"
+                        + " to include them", module, "a module matched by target_modules", module, "target_modules"));
                 return;
             }
             boolean embedding = m.byRole.containsKey(Role.EMBEDDING_A) || m.byRole.containsKey(Role.EMBEDDING_B);

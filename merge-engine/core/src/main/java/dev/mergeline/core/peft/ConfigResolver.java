@@ -112,7 +112,7 @@ public final class ConfigResolver {
         String type = modelType.isEmpty() ? "(none: the base config.json has no model_type)" : "'" + modelType + "'";
         return new Reason(ReasonCode.ADAPTER_CONFIG_INVALID, "adapter_config.json has no target_modules and PEFT "
                 + defaults.peftVersion() + " has no default target modules for model_type " + type
-                + "; PEFT refuses to load such an adapter (\"Please specify `target_modules` in `peft_config`\")"
+                + "; PEFT refuses to load such an adapter (\"Please specify `target_modules` or `target_parameters`in `peft_config`\")"
                 + "; set target_modules to the modules the adapter's weights are for", null,
                 "target_modules, or a base model_type with a PEFT default (" + String.join(", ",
                         defaults.modelTypesWithDefaults()) + ")", "model_type " + type, "target_modules");

@@ -75,11 +75,15 @@ public record ConfigCorpus(String name, Path dir, JsonNode record) {
         return record.at("/mergeline/message_contains").asText();
     }
 
-    /** Modules whose weights PEFT loaded but ignored (empty unless PEFT silently dropped weights). */
+    /** Modules whose LoRA weights PEFT loaded but ignored (empty unless PEFT silently dropped weights). */
     public TreeSet<String> modulesPeftIgnored() {
         TreeSet<String> modules = new TreeSet<>();
-        record.at("/peft/ignored_keys").forEach(k -> modules.add(k.asText()
-                .replaceFirst("^base_model\\.model\\.", "").replaceFirst("\\.lora_[AB]\\.weight$", "")));
+        record.at("/peft/ignored_keys").forEach(k -> {
+            if (k.asText().contains(".lora_")) {
+                modules.add(k.asText().replaceFirst("^base_model\\.model\\.", "")
+                        .replaceFirst("\\.lora_(embedding_)?[AB](\\.weight)?$", ""));
+            }
+        });
         return modules;
     }
 

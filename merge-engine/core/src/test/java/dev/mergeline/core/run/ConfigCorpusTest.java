@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
 import dev.mergeline.core.output.Manifest;
 import dev.mergeline.core.testing.ConfigCorpus;
@@ -57,6 +59,10 @@ class ConfigCorpusTest {
         assertTrue(manifest.counts().merged() > 0, "the merge changed nothing: " + manifest.counts());
         assertEquals(c.absentOrNullFields(), new TreeSet<>(manifest.adapter().configDefaults().keySet()),
                 "recorded defaults");
+        Manifest written = new ObjectMapper().configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
+                .readValue(out.resolve(Manifest.FILE_NAME).toFile(), Manifest.class);
+        assertEquals(manifest.adapter().configDefaults(), written.adapter().configDefaults(),
+                "MANIFEST.json reads back as the worker reads it");
     }
 
     @ParameterizedTest(name = "{0}")

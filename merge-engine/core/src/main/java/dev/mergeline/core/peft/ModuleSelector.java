@@ -50,8 +50,9 @@ public sealed interface ModuleSelector {
     }
 
     /**
-     * {@code "all-linear"}: every linear layer except the output layer. Which layers PEFT picked is
-     * only known from the module types, so for this selector the adapter's saved keys are the truth.
+     * {@code "all-linear"}: every linear layer except the output layer. Module types are not in the
+     * headers, so this selector matches every name; the planner excludes what PEFT's expansion never
+     * targets (embeddings, the output embedding) from the adapter's LoRA tensors.
      */
     record AllLinear() implements ModuleSelector {
         @Override

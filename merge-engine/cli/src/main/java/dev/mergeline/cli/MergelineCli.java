@@ -78,6 +78,7 @@ public final class MergelineCli {
                     r.set("counts", json.valueToTree(plan.counts()));
                     r.put("tensors", plan.tensors().size());
                     r.set("notes", json.valueToTree(plan.notes()));
+                    r.set("configDefaults", json.valueToTree(plan.configDefaults()));
                     r.set("serving", json.valueToTree(ServingRules.bundled().assess(plan)));
                     return report(out, r, OK);
                 }

@@ -35,7 +35,8 @@ class MergelineCliTest {
 
     record Run(int status, JsonNode report) {}
 
-    private static Run cli(String... args) throws IOException {
+    /** Runs the CLI in-process and parses its JSON report. */
+    static Run cli(String... args) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int status = new MergelineCli().run(args, new PrintStream(out, true, StandardCharsets.UTF_8),

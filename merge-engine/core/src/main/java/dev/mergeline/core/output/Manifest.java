@@ -1,6 +1,7 @@
 package dev.mergeline.core.output;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.mergeline.core.peft.DefaultedField;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.safetensors.WrittenFile;
 import dev.mergeline.core.merge.VerificationReport;
@@ -57,9 +58,11 @@ public record Manifest(
      * @param mergedModules modules whose weights received a LoRA delta
      * @param files adapter files with full SHA-256
      * @param config the adapter_config.json as read
+     * @param configDefaults fields of the config that were absent or null, with the value PEFT 0.21 uses and
+     *     where it comes from (a {@code LoraConfig} default or the per-architecture {@code target_modules} table)
      */
     public record Adapter(String source, String peftType, int r, List<String> mergedModules, List<FileEntry> files,
-            JsonNode config) {}
+            JsonNode config, Map<String, DefaultedField> configDefaults) {}
 
     /**
      * @param format "safetensors"

@@ -57,6 +57,13 @@ public record AdapterConfig(
         layersToTransform = layersToTransform == null ? null : List.copyOf(layersToTransform);
     }
 
+    /** This config with {@code target_modules} replaced, as PEFT's default for the base's architecture fills it in. */
+    public AdapterConfig withTargetModules(ModuleSelector targets) {
+        return new AdapterConfig(raw, taskType, baseModelNameOrPath, peftVersion, r, loraAlpha, useRslora, useDora,
+                targets, excludeModules, layersToTransform, layersPattern, rankPattern, alphaPattern, modulesToSave,
+                bias, loraBias);
+    }
+
     /** The rank PEFT gives {@code moduleName}: the first {@code rank_pattern} key matching {@code (.*\.)?(key)$}, else r. */
     public int rankFor(String moduleName) {
         for (Map.Entry<String, Integer> e : rankPattern.entrySet()) {

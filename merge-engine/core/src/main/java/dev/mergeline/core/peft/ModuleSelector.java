@@ -11,6 +11,9 @@ public sealed interface ModuleSelector {
 
     boolean matches(String moduleName);
 
+    /** The selector as it would be written in {@code adapter_config.json}, for messages. */
+    String describe();
+
     /** A list of module names or suffixes. */
     record Names(List<String> names) implements ModuleSelector {
         public Names {
@@ -26,6 +29,11 @@ public sealed interface ModuleSelector {
             }
             return false;
         }
+
+        @Override
+        public String describe() {
+            return names.toString();
+        }
     }
 
     /** A regular expression that must match the whole module name. */
@@ -34,16 +42,27 @@ public sealed interface ModuleSelector {
         public boolean matches(String moduleName) {
             return regex.fullMatch(moduleName);
         }
+
+        @Override
+        public String describe() {
+            return "regex '" + regex.source() + "'";
+        }
     }
 
     /**
-     * {@code "all-linear"}: every linear layer except the output layer. Which layers PEFT picked is
-     * only known from the module types, so for this selector the adapter's saved keys are the truth.
+     * {@code "all-linear"}: every linear layer except the output layer. Module types are not in the
+     * headers, so this selector matches every name; the planner excludes what PEFT's expansion never
+     * targets (embeddings, the output embedding) from the adapter's LoRA tensors.
      */
     record AllLinear() implements ModuleSelector {
         @Override
         public boolean matches(String moduleName) {
             return true;
+        }
+
+        @Override
+        public String describe() {
+            return "all-linear";
         }
     }
 }

@@ -212,13 +212,14 @@ public final class MergePlanner {
                                 + "; " + resolver.missingRule(module)));
                 return;
             }
-            if (cfg.targetModules() != null && !(cfg.targetModules() instanceof ModuleSelector.AllLinear)
-                    && !cfg.targets(module)) {
-                reasons.add(Reason.about(ReasonCode.ADAPTER_CONFIG_INVALID, module, "the adapter has LoRA weights for "
-                        + module + " but its config does not target that module (PEFT would silently skip them)"));
+            boolean embedding = m.byRole.containsKey(Role.EMBEDDING_A) || m.byRole.containsKey(Role.EMBEDDING_B);
+            if (cfg.targetModules() != null && !targetedByPeft(module, weightName, embedding)) {
+                reasons.add(new Reason(ReasonCode.ADAPTER_CONFIG_INVALID, "the adapter has LoRA weights for " + module
+                        + " but its config does not target that module (target_modules "
+                        + cfg.targetModules().describe() + "); PEFT would ignore these weights; set target_modules"
+                        + " to include them", module, "a module matched by target_modules", module, "target_modules"));
                 return;
             }
-            boolean embedding = m.byRole.containsKey(Role.EMBEDDING_A) || m.byRole.containsKey(Role.EMBEDDING_B);
             boolean linear = m.byRole.containsKey(Role.LORA_A) || m.byRole.containsKey(Role.LORA_B);
             if (embedding && linear) {
                 reasons.add(Reason.about(ReasonCode.PEFT_VARIANT_UNSUPPORTED, module,
@@ -270,6 +271,20 @@ public final class MergePlanner {
             opsByBaseName.put(weightName, new TensorOp.LowRank(TensorSource.base(weightName), kind, a.name(), b.name(),
                     rank, scale, magnitude));
             planLoraBias(module, m, out, scale);
+        }
+
+        /**
+         * Whether PEFT puts LoRA on {@code module}. {@code "all-linear"} is every Linear/Conv1D layer
+         * except the output embedding (PEFT's {@code _maybe_include_all_linear_layers}), so never an
+         * embedding and never {@code lm_head}.
+         */
+        private boolean targetedByPeft(String module, String weightName, boolean embedding) {
+            if (!(cfg.targetModules() instanceof ModuleSelector.AllLinear)) {
+                return cfg.targets(module);
+            }
+            boolean outputEmbedding = EmbeddingNames.find(baseByName.keySet())
+                    .map(e -> e.output().equals(weightName)).orElse(false);
+            return !embedding && !outputEmbedding && cfg.targets(module);
         }
 
         private boolean checkBaseWeight(TensorInfo w) {

@@ -151,7 +151,7 @@ public final class OfflineMerger {
                 new Manifest.Base(baseDir.toString(), plan.outputConfig().path("architectures").path(0).asText("unknown"),
                         Hashes.sha256(identity.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)), baseFiles),
                 new Manifest.Adapter(adapterDir.toString(), "LORA", plan.adapter().r(), mergedModules, adapterFiles,
-                        plan.adapter().raw()),
+                        plan.adapter().raw(), plan.configDefaults()),
                 new Manifest.Output("safetensors", options.outputDType().orElse(dominant(plan)).torchName(), sharded,
                         files.stream().map(Manifest.FileEntry::of).toList()),
                 plan.counts(), notes(plan, verification), timings, verification);

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.peft.AdapterConfig;
 import dev.mergeline.core.peft.AdapterConfigParser;
+import dev.mergeline.core.peft.ConfigResolver;
 import dev.mergeline.core.peft.PythonRegex;
+import dev.mergeline.core.peft.ResolvedConfig;
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.validation.Reason;
@@ -20,6 +22,7 @@ import java.util.List;
  */
 public final class Validator {
     private final AdapterConfigParser adapterParser = new AdapterConfigParser();
+    private final ConfigResolver resolver = new ConfigResolver();
     private final MergePlanner planner = new MergePlanner();
     private final ObjectMapper mapper = new ObjectMapper();
 
@@ -41,11 +44,14 @@ public final class Validator {
         if (!reasons.isEmpty()) {
             throw new RejectedException(reasons);
         }
+        ResolvedConfig resolved = resolver.resolve(adapter, base.modelType());
         try {
-            AdapterConfig cfg = adapter;
             ModelConfig model = base;
             return PythonRegex.withTotalBudget(PythonRegex.MAX_TOTAL_STEPS,
-                    () -> planner.plan(cfg, inputs.adapterHeader().tensors(), model, inputs.baseTensors(), options));
+                    () -> planner.plan(resolved.config(), inputs.adapterHeader().tensors(), model, inputs.baseTensors(),
+                            options)).withConfigDefaults(resolved.defaults());
+        } catch (RejectedException e) {
+            throw new RejectedException(resolved.explain(e.reasons()));
         } catch (PythonRegex.RegexBudgetExceededException e) {
             throw new RejectedException(Reason.of(ReasonCode.ADAPTER_CONFIG_INVALID, e.getMessage()));
         }

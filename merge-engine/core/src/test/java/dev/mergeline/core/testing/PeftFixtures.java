@@ -95,8 +95,13 @@ public final class PeftFixtures {
      * {@code vocab_size} (top level and {@code text_config}).
      */
     public static void assertMatchesPeft(String caseName, Path outDir) throws IOException {
-        Path expectedDir = caseDir(caseName).resolve("expected");
-        try (Checkpoint base = Checkpoint.open(caseDir(caseName).resolve("base"));
+        assertMatchesPeft(caseName, caseDir(caseName).resolve("base"), caseDir(caseName).resolve("expected"), outDir);
+    }
+
+    /** {@link #assertMatchesPeft(String, Path)} for a base and PEFT output that live elsewhere. */
+    public static void assertMatchesPeft(String caseName, Path baseDir, Path expectedDir, Path outDir)
+            throws IOException {
+        try (Checkpoint base = Checkpoint.open(baseDir);
                 Checkpoint out = Checkpoint.open(outDir);
                 Checkpoint saved = Checkpoint.open(expectedDir);
                 SafetensorsFile state = SafetensorsFile.open(reference(expectedDir))) {

@@ -93,11 +93,13 @@ class EventCodecTest {
         assertEquals(Instant.parse("2026-03-14T09:25:06.402Z"), e.time());
         assertEquals(e.subject(), e.key());
         assertEquals(OutputRef.prefixFor(d.adapter().location(), d.jobId()), d.output().prefix());
-        assertEquals(7, d.output().files().size());
+        assertEquals(6, d.output().files().size(), "every object but MANIFEST.json itself");
         assertEquals(2471645608L, d.output().files().get(0).bytes());
         assertTrue(d.output().files().stream().allMatch(f -> f.key().startsWith(d.output().prefix())));
         assertEquals(146, d.counts().total());
-        assertEquals(List.of("fetch", "merge", "upload", "total"), List.copyOf(d.timingsMs().keySet()));
+        assertEquals(List.of("downloadMs", "mergeMs", "uploadMs", "totalMs"), List.copyOf(d.timingsMs().keySet()));
+        assertEquals("ok", d.verification().status());
+        assertEquals(d.counts().merged(), d.verification().tensors());
         assertEquals(EngineRef.current("CUDA"), d.engine());
         assertFalse(d.reemitted());
         assertTrue(d.asReemitted().reemitted());

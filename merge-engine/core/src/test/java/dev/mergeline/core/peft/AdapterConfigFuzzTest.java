@@ -67,9 +67,10 @@ class AdapterConfigFuzzTest {
                 assertTrue(CONFIG_CODES.contains(r.code()), () -> "a config parse gave " + r);
                 assertFalse(r.message().isBlank());
             }
-            // The Validator reports exactly the parser's reasons when only the adapter config is wrong.
+            // The Validator reports the parser's reasons (code, tensor, detail) when only the adapter config
+            // is wrong; messages may differ in where a streaming parse noticed an oversized value.
             RejectedException validated = assertThrows(RejectedException.class, () -> validate(json));
-            assertEquals(rejected.reasons(), validated.reasons());
+            assertEquals(summary(rejected.reasons()), summary(validated.reasons()));
             return;
         }
         assertTrue(config.r() >= 1 && config.r() <= AdapterConfigParser.MAX_RANK, () -> "r = " + config.r());
@@ -115,5 +116,9 @@ class AdapterConfigFuzzTest {
         } catch (RejectedException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    private static List<String> summary(List<Reason> reasons) {
+        return reasons.stream().map(r -> r.code() + "/" + r.tensor() + "/" + r.detail()).toList();
     }
 }

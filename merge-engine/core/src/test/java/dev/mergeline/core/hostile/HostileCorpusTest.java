@@ -45,11 +45,10 @@ import org.junit.jupiter.params.provider.MethodSource;
  * {@code .safetensors} file in the output directory.
  */
 class HostileCorpusTest {
-    /** Per case, validate and merge together; the slowest (a regex exhausting its budget) takes well under 1 s. */
     /**
-     * Generous on purpose: every case takes well under a second on an idle machine, and without its
-     * budgets a catastrophic pattern would run for hours; a shared, throttled CI machine has been seen
-     * to run the regex cases 40 times slower than usual.
+     * Per case, validate and merge together. Generous on purpose: every case takes well under a
+     * second on an idle machine, and without its budgets a catastrophic pattern would run for hours;
+     * a shared, throttled CI machine has been seen to run the regex cases 40 times slower than usual.
      */
     private static final Duration LIMIT = Duration.ofSeconds(60);
     private static final ObjectMapper JSON = new ObjectMapper();

@@ -215,6 +215,7 @@ class OnnxMergeKernelTest {
         ExecutorService pool = Executors.newFixedThreadPool(6);
         Set<Mode> used = ConcurrentHashMap.newKeySet();
         try (OnnxMergeKernel fresh = OnnxMergeKernel.create(false)) {
+            int probed = fresh.sessionCount(); // the start-up probe's graphs, bf16 Linear LoRA among them
             List<Future<?>> futures = new ArrayList<>();
             for (int t = 0; t < 12; t++) {
                 long seed = 99 + t;
@@ -236,7 +237,8 @@ class OnnxMergeKernelTest {
             }
             // 60 calls from 6 threads, one session per graph: each mode is its own graph here.
             assertEquals(Mode.values().length, used.size(), "the seeds exercise every mode");
-            assertEquals(used.size(), fresh.sessionCount(), "sessions created");
+            int alreadyProbed = used.contains(Mode.FUSED) ? 1 : 0;
+            assertEquals(probed + used.size() - alreadyProbed, fresh.sessionCount(), "sessions created");
         } finally {
             pool.shutdownNow();
         }
@@ -335,11 +337,12 @@ class OnnxMergeKernelTest {
         }
         ByteBuffer out = around.slice(4, 0); // an empty window inside bytes that must stay as they are
         try (OnnxMergeKernel fresh = OnnxMergeKernel.create(false)) {
+            int probed = fresh.sessionCount();
             fresh.lowRank(new LowRankBlock(empty, DType.BF16, DType.BF16, empty,
                     Blocks.direct(Blocks.encode(new float[] {1, 2}, DType.F32)), 0, 2, 1, 1f, DeltaRounding.FUSED, null,
                     out));
             fresh.convert(empty, DType.F32, out, DType.BF16, 0);
-            assertEquals(0, fresh.sessionCount(), "an empty block needs no graph");
+            assertEquals(probed, fresh.sessionCount(), "an empty block needs no graph");
         }
         for (int i = 0; i < 8; i++) {
             assertEquals((byte) 0x5a, around.get(i), "byte " + i + " around the output was written");

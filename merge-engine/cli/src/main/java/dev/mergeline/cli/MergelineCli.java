@@ -68,7 +68,8 @@ public final class MergelineCli {
             InputLimits limits = limits(cli);
             boolean showProgress = TerminalProgress.Mode.shows(cli.flags().get("progress"),
                     System.getProperty("mergeline.progress"));
-            try (MergeKernel kernel = kernel(cli)) {
+            // validate reads configs and headers only: no arithmetic, so no ONNX Runtime and no start-up probe
+            try (MergeKernel kernel = cli.command().equals("validate") ? new ReferenceMergeKernel() : kernel(cli)) {
                 OfflineMerger merger = new OfflineMerger(kernel, limits);
                 Path base = Path.of(cli.flags().get("base"));
                 Path adapter = Path.of(cli.flags().get("adapter"));

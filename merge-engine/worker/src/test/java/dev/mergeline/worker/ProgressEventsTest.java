@@ -84,8 +84,8 @@ class ProgressEventsTest {
         Path caseDir = PeftFixtures.caseDir(CASE);
         AdapterLocation location = new AdapterLocation(BUCKET, "progress-test-lora");
         String basePrefix = BaseRef.ROOT + "progress-test/" + CASE + "/";
-        Map<String, String> adapterEtags = upload(caseDir.resolve("adapter"), location.prefix());
-        Map<String, String> baseEtags = upload(caseDir.resolve("base"), basePrefix);
+        Map<String, String> adapterEtags = upload(s3, caseDir.resolve("adapter"), location.prefix());
+        Map<String, String> baseEtags = upload(s3, caseDir.resolve("base"), basePrefix);
         long inputBytes = sizes(location.prefix()) + sizes(basePrefix);
         String identity = BaseIdentity.compute(baseEtags.get("config.json"),
                 Map.of("model.safetensors", baseEtags.get("model.safetensors")));
@@ -202,7 +202,8 @@ class ProgressEventsTest {
     }
 
     /** Every file of {@code dir} under {@code prefix}; returns file name → ETag. */
-    private Map<String, String> upload(Path dir, String prefix) throws Exception {
+    /** Puts every file of {@code dir} under {@code prefix} in the bucket; returns the ETags by file name. */
+    static Map<String, String> upload(S3Client s3, Path dir, String prefix) throws Exception {
         Map<String, String> etags = new TreeMap<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {

@@ -27,17 +27,13 @@ import io.quarkus.test.junit.QuarkusMock;
 import io.quarkus.test.junit.QuarkusTest;
 import jakarta.inject.Inject;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.Test;
-import software.amazon.awssdk.core.sync.RequestBody;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
@@ -63,8 +59,8 @@ class VerificationFailedTest {
         Path caseDir = PeftFixtures.caseDir(CASE);
         AdapterLocation location = new AdapterLocation(BUCKET, "verification-test-lora");
         String basePrefix = BaseRef.ROOT + "verification-test/" + CASE + "/";
-        Map<String, String> adapterEtags = upload(caseDir.resolve("adapter"), location.prefix());
-        Map<String, String> baseEtags = upload(caseDir.resolve("base"), basePrefix);
+        Map<String, String> adapterEtags = ProgressEventsTest.upload(s3, caseDir.resolve("adapter"), location.prefix());
+        Map<String, String> baseEtags = ProgressEventsTest.upload(s3, caseDir.resolve("base"), basePrefix);
         adapterEtags.keySet().retainAll(List.of("adapter_config.json", "adapter_model.safetensors"));
         baseEtags.keySet().retainAll(List.of("config.json", "model.safetensors"));
         String identity = BaseIdentity.compute(baseEtags.get("config.json"),
@@ -103,18 +99,6 @@ class VerificationFailedTest {
         assertEquals(0, ready, "no ready event for a merge that failed verification");
         String outPrefix = OutputRef.prefixFor(location, jobId);
         assertEquals(0, s3.listObjectsV2(r -> r.bucket(BUCKET).prefix(outPrefix)).keyCount(), "nothing uploaded");
-    }
-
-    private Map<String, String> upload(Path dir, String prefix) throws Exception {
-        Map<String, String> etags = new TreeMap<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(Files::isRegularFile).toList()) {
-                String name = f.getFileName().toString();
-                String etag = s3.putObject(r -> r.bucket(BUCKET).key(prefix + name), RequestBody.fromFile(f)).eTag();
-                etags.put(name, etag.replace("\"", ""));
-            }
-        }
-        return etags;
     }
 
     /** The reference kernel, except that its third low-rank block comes out with flipped exponent bits. */

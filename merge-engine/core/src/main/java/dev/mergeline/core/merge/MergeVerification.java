@@ -62,8 +62,7 @@ public final class MergeVerification {
         boolean same = baseType == outType && base.mismatch(out) == -1;
         for (int j = 0; j < elements; j++) {
             double b = FloatBits.round(FloatBits.get(base, baseType, j), outType);
-            double d = (double) scale * loraBias.duplicate().order(ByteOrder.LITTLE_ENDIAN)
-                    .getFloat(loraBias.position() + 4 * j);
+            double d = (double) scale * FloatBits.get(loraBias, DType.F32, j);
             double merged = FloatBits.get(out, outType, j);
             double residual = Math.abs(merged - (b + d));
             double bound = u * Math.abs(merged) + 0x1p-22 * (Math.abs(b) + Math.abs(d)) + Double.MIN_NORMAL;

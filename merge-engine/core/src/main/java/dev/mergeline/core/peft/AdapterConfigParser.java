@@ -12,6 +12,11 @@ import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CoderResult;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -74,6 +79,7 @@ public final class AdapterConfigParser {
             throw reject("adapter_config.json is " + json.length + " bytes, larger than the limit of "
                     + InputRules.MAX_CONFIG_BYTES);
         }
+        checkUtf8(json);
         JsonNode root;
         try {
             root = mapper.readTree(json);
@@ -86,6 +92,23 @@ public final class AdapterConfigParser {
             throw reject("adapter_config.json is not a JSON object");
         }
         return new Fields(object).build();
+    }
+
+    /**
+     * Strict UTF-8 over the whole file, before Jackson sees it: Jackson's shared field-name table
+     * skips decoding a name it has seen before, so malformed bytes inside a known name would pass or
+     * fail depending on what the same parser read earlier.
+     */
+    private static void checkUtf8(byte[] json) throws RejectedException {
+        ByteBuffer in = ByteBuffer.wrap(json);
+        CoderResult result = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(in, CharBuffer.allocate(json.length), true);
+        if (result.isError()) {
+            throw reject("adapter_config.json is not valid UTF-8: malformed byte 0x"
+                    + Integer.toHexString(json[in.position()] & 0xff) + " at offset " + in.position());
+        }
     }
 
     private static RejectedException reject(String message) {

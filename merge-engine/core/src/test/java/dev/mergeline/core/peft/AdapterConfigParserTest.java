@@ -38,6 +38,18 @@ class AdapterConfigParserTest {
     }
 
     @Test
+    void malformedUtf8InANestedNameIsRefusedWhateverTheParserReadBefore() throws Exception {
+        String valid = "{\"peft_type\":\"LORA\",\"target_modules\":[\"q_proj\"],\"auto_mapping\":{\"parent_library\":\"x\"}}";
+        parser.parse(valid.getBytes(StandardCharsets.UTF_8));
+        byte[] malformed = valid.replace("parent_library", "parent_libra?y").getBytes(StandardCharsets.UTF_8);
+        malformed[valid.indexOf("parent_library") + "parent_libra".length()] = (byte) 0xff;
+        RejectedException e = assertThrows(RejectedException.class, () -> parser.parse(malformed));
+        assertEquals(ReasonCode.ADAPTER_CONFIG_INVALID, e.reasons().get(0).code());
+        assertTrue(e.reasons().get(0).message().contains("malformed byte 0xff at offset "
+                + (valid.indexOf("parent_library") + "parent_libra".length())), e::getMessage);
+    }
+
+    @Test
     void rankAndAlphaPatternsUseTheFirstMatchingKey() throws Exception {
         AdapterConfig c = parse("""
                 {"peft_type":"LORA","r":8,"lora_alpha":16,"target_modules":["q_proj","v_proj"],

@@ -189,6 +189,9 @@ public final class MergeWorker extends Construct {
         env.put("MERGELINE_BUCKET", storage.bucketName());
         env.put("MERGELINE_S3_REGION", Aws.REGION);
         env.put("MERGELINE_WORKER_SCRATCH_DIR", SCRATCH_DIR);
+        env.put("MERGELINE_METRICS_EMF_ENABLED", "true");
+        env.put("MERGELINE_METRICS_EMF_NAMESPACE", Monitoring.WORKER_METRIC_NAMESPACE);
+        env.put("MERGELINE_METRICS_EMF_SERVICE", Monitoring.WORKER_METRIC_SERVICE);
         env.putAll(kafka.environment());
         ContainerDefinition container = taskDefinition.addContainer("worker", ContainerDefinitionOptions.builder()
                 .image(ContainerImage.fromEcrRepository(

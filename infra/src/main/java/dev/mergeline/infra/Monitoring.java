@@ -14,8 +14,6 @@ import software.amazon.awscdk.services.cloudwatch.actions.SnsAction;
 import software.amazon.awscdk.services.events.EventPattern;
 import software.amazon.awscdk.services.events.Rule;
 import software.amazon.awscdk.services.events.targets.SnsTopic;
-import software.amazon.awscdk.services.logs.FilterPattern;
-import software.amazon.awscdk.services.logs.MetricFilterOptions;
 import software.amazon.awscdk.services.sns.Topic;
 import software.amazon.awscdk.services.sns.subscriptions.EmailSubscription;
 import software.constructs.Construct;
@@ -24,15 +22,19 @@ import software.constructs.Construct;
  * Alarms, all sent to one SNS topic ({@code alarmEmail} subscribes an address): Lambda errors and
  * throttles of either function; S3 events the validation function gave up on (dead-letter queue) and
  * Kafka records the event source mapping gave up on (failure queue), by count and by age; the
- * mapping's offset lag; {@code merge.failed} lines in the worker's log (a metric filter); worker
+ * mapping's offset lag; failed merges (the worker's {@code mergeline.merges} metric, published as EMF); worker
  * tasks that crash or fail to start (an EventBridge rule on ECS task state changes, which also
  * forwards each such event to the topic; the alarm fires when it repeats); worker tasks waiting for
  * GPU capacity (the capacity provider's reservation above 100 %).
  */
 public final class Monitoring extends Construct {
 
-    public static final String METRIC_NAMESPACE = "Mergeline";
-    public static final String MERGE_FAILURES_METRIC = "MergeFailures";
+    /** CloudWatch namespace of the worker's EMF metrics. */
+    public static final String WORKER_METRIC_NAMESPACE = "Mergeline/Worker";
+    /** {@code Service} dimension of the worker's EMF metrics. */
+    public static final String WORKER_METRIC_SERVICE = "merge-worker";
+    /** Finished merge jobs, dimension {@code outcome}: merged, reemitted, duplicate, rejected, failed, handed_back. */
+    public static final String MERGES_METRIC = "mergeline.merges";
 
     /** Age of the oldest unread dead letter that pages (the queues keep 14 days). */
     static final Duration DEAD_LETTER_AGE_ALARM = Duration.days(3);
@@ -92,16 +94,11 @@ public final class Monitoring extends Construct {
                         .period(Duration.minutes(15)).statistic("Minimum").build(),
                 100.5, notify);
 
-        // The worker logs "job <id> failed after <n> attempt(s): …" when it emits merge.failed.
-        worker.logs().addMetricFilter("MergeFailedLines", MetricFilterOptions.builder()
-                .filterPattern(FilterPattern.anyTerm("merge.failed", "failed after"))
-                .metricNamespace(METRIC_NAMESPACE)
-                .metricName(MERGE_FAILURES_METRIC)
-                .metricValue("1")
-                .defaultValue(0)
-                .build());
-        alarm("MergeFailures", "The merge worker reported merge.failed",
-                Metric.Builder.create().namespace(METRIC_NAMESPACE).metricName(MERGE_FAILURES_METRIC)
+        // The worker publishes its meters as CloudWatch Embedded Metric Format lines (MergeWorker sets
+        // MERGELINE_METRICS_EMF_*): mergeline.merges counts finished jobs by outcome.
+        alarm("MergeFailures", "The merge worker failed merges (merge.failed after its retries)",
+                Metric.Builder.create().namespace(WORKER_METRIC_NAMESPACE).metricName(MERGES_METRIC)
+                        .dimensionsMap(Map.of("Service", WORKER_METRIC_SERVICE, "outcome", "failed"))
                         .period(Duration.minutes(5)).statistic("Sum").build(),
                 1, notify);
 

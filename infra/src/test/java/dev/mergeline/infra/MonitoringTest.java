@@ -34,21 +34,22 @@ class MonitoringTest {
     }
 
     @Test
-    void mergeFailedLogLinesAreCountedAndAlarmed() {
+    void failedMergesAlarmOnTheMetricTheWorkerPublishes() {
         Template t = Synth.msk();
-        String workerLogs = Cfn.resources(t, "AWS::ECS::TaskDefinition").values().stream()
+        String worker = Cfn.resources(t, "AWS::ECS::TaskDefinition").values().stream()
                 .map(String::valueOf).filter(s -> s.contains("awslogs-group")).findFirst().orElseThrow();
-        t.hasResourceProperties("AWS::Logs::MetricFilter", Map.of(
-                "FilterPattern", Match.stringLikeRegexp(".*merge\\.failed.*"),
-                "LogGroupName", Match.objectLike(Map.of("Ref", Match.anyValue())),
-                "MetricTransformations", List.of(Map.of("MetricNamespace", "Mergeline",
-                        "MetricName", "MergeFailures", "MetricValue", "1", "DefaultValue", 0))));
-        String filterGroup = Cfn.render(Cfn.resources(t, "AWS::Logs::MetricFilter").values().iterator().next()
-                .get("LogGroupName"));
-        assertTrue(workerLogs.contains(filterGroup.substring(2, filterGroup.length() - 1)),
-                "metric filter is not on the worker's log group");
+        // The worker prints EMF lines only when told to, in the namespace and Service the alarm reads.
+        assertTrue(worker.contains("{Name=MERGELINE_METRICS_EMF_ENABLED, Value=true}"), worker);
+        assertTrue(worker.contains("{Name=MERGELINE_METRICS_EMF_NAMESPACE, Value=Mergeline/Worker}"), worker);
+        assertTrue(worker.contains("{Name=MERGELINE_METRICS_EMF_SERVICE, Value=merge-worker}"), worker);
         t.hasResourceProperties("AWS::CloudWatch::Alarm", Map.of(
-                "Namespace", "Mergeline", "MetricName", "MergeFailures", "Threshold", 1));
+                "Namespace", "Mergeline/Worker", "MetricName", "mergeline.merges",
+                "Dimensions", Match.arrayEquals(List.of(
+                        Map.of("Name", "Service", "Value", "merge-worker"),
+                        Map.of("Name", "outcome", "Value", "failed"))),
+                "Statistic", "Sum", "Threshold", 1));
+        // Log text is not a metric: nothing counts log lines.
+        assertTrue(Cfn.resources(t, "AWS::Logs::MetricFilter").isEmpty());
     }
 
     @Test

@@ -17,9 +17,11 @@ import software.constructs.Construct;
  * applications need {@code software.amazon.msk:aws-msk-iam-auth} on their class path.</li>
  * <li>{@code scram}: SASL_SSL + SCRAM-SHA-512 with the user and password of the Secrets Manager
  * secret {@code kafkaSecretArn} ({@code {"username":…,"password":…}}, the format Lambda's Kafka
- * event source mappings use). The JAAS line references {@code MERGELINE_KAFKA_USERNAME} /
- * {@code _PASSWORD}, which ECS injects from the secret at task start and CloudFormation resolves
- * for the Lambdas at deployment (a dynamic reference: the template never holds the value).</li>
+ * event source mappings use). The worker's JAAS line references {@code MERGELINE_KAFKA_USERNAME} /
+ * {@code _PASSWORD}, which ECS injects from the secret at task start; the functions' JAAS line names
+ * only the secret's ARN, and {@value #SCRAM_SECRET_CALLBACK} reads the secret from Secrets Manager
+ * when a connection authenticates. Neither the template nor a function's configuration holds the
+ * value.</li>
  * <li>{@code tls}: SSL without SASL. {@code plaintext}: nothing.</li>
  * </ul>
  */
@@ -27,6 +29,9 @@ public final class KafkaClients {
 
     public static final String USERNAME_VAR = "MERGELINE_KAFKA_USERNAME";
     public static final String PASSWORD_VAR = "MERGELINE_KAFKA_PASSWORD";
+    /** The functions' SASL client callback that reads the SCRAM secret at run time (module merge-engine/s3). */
+    public static final String SCRAM_SECRET_CALLBACK = "dev.mergeline.s3.SecretsManagerScramCallback";
+    private static final String SCRAM_LOGIN = "org.apache.kafka.common.security.scram.ScramLoginModule required";
 
     private final MergelineConfig config;
     private final ISecret secret;
@@ -42,8 +47,27 @@ public final class KafkaClients {
         return secret;
     }
 
-    /** Environment variables every Kafka client gets (no secret values). */
+    /** The worker's Kafka client settings (no secret values; with SCRAM see {@link #ecsSecrets()}). */
     public Map<String, String> environment() {
+        Map<String, String> env = common();
+        if (config.kafkaClientAuth == MergelineConfig.KafkaClientAuth.SCRAM) {
+            env.put("KAFKA_SASL_JAAS_CONFIG", SCRAM_LOGIN
+                    + " username=\"${" + USERNAME_VAR + "}\" password=\"${" + PASSWORD_VAR + "}\";");
+        }
+        return env;
+    }
+
+    /** The functions' Kafka client settings: with SCRAM, the secret's ARN and the callback that reads it. */
+    public Map<String, String> lambdaEnvironment() {
+        Map<String, String> env = common();
+        if (config.kafkaClientAuth == MergelineConfig.KafkaClientAuth.SCRAM) {
+            env.put("KAFKA_SASL_JAAS_CONFIG", SCRAM_LOGIN + " secretArn=\"" + config.kafkaSecretArn + "\";");
+            env.put("KAFKA_SASL_CLIENT_CALLBACK_HANDLER_CLASS", SCRAM_SECRET_CALLBACK);
+        }
+        return env;
+    }
+
+    private Map<String, String> common() {
         Map<String, String> env = new LinkedHashMap<>();
         env.put("KAFKA_BOOTSTRAP_SERVERS", config.kafkaBootstrapServers);
         switch (config.kafkaClientAuth) {
@@ -57,25 +81,10 @@ public final class KafkaClients {
             case SCRAM -> {
                 env.put("KAFKA_SECURITY_PROTOCOL", "SASL_SSL");
                 env.put("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512");
-                env.put("KAFKA_SASL_JAAS_CONFIG", "org.apache.kafka.common.security.scram.ScramLoginModule required "
-                        + "username=\"${" + USERNAME_VAR + "}\" password=\"${" + PASSWORD_VAR + "}\";");
             }
             case TLS -> env.put("KAFKA_SECURITY_PROTOCOL", "SSL");
             case PLAINTEXT -> {
             }
-        }
-        return env;
-    }
-
-    /**
-     * For Lambda: the SCRAM user and password as CloudFormation dynamic references
-     * ({@code {{resolve:secretsmanager:…}}}), resolved at deployment. Empty unless {@code scram}.
-     */
-    public Map<String, String> lambdaSecretEnvironment() {
-        Map<String, String> env = new LinkedHashMap<>();
-        if (config.kafkaClientAuth == MergelineConfig.KafkaClientAuth.SCRAM) {
-            env.put(USERNAME_VAR, secret.secretValueFromJson("username").unsafeUnwrap());
-            env.put(PASSWORD_VAR, secret.secretValueFromJson("password").unsafeUnwrap());
         }
         return env;
     }

@@ -146,4 +146,20 @@ public final class LeastPrivilege {
                     .build());
         }
     }
+
+    /**
+     * SASL/SCRAM: the functions read the secret when a Kafka connection authenticates
+     * ({@link KafkaClients#SCRAM_SECRET_CALLBACK}). Nothing unless {@code scram}.
+     */
+    public static void grantScramSecret(IRole role, MergelineConfig config) {
+        if (config.kafkaClientAuth != MergelineConfig.KafkaClientAuth.SCRAM) {
+            return;
+        }
+        role.addToPrincipalPolicy(PolicyStatement.Builder.create()
+                .sid("KafkaScramSecret")
+                .effect(Effect.ALLOW)
+                .actions(List.of("secretsmanager:GetSecretValue"))
+                .resources(List.of(config.kafkaSecretArn))
+                .build());
+    }
 }

@@ -109,9 +109,11 @@ public final class ValidationFunctions extends Construct {
         List<String> produce = List.of(Contract.TOPIC_MERGE_REQUESTS, Contract.TOPIC_MERGE_FAILURES);
         LeastPrivilege.grantFunctions(validation.getRole(), storage);
         LeastPrivilege.grantKafka(validation.getRole(), config, produce, null, null);
+        LeastPrivilege.grantScramSecret(validation.getRole(), config);
         LeastPrivilege.grantFunctions(kafkaIngress.getRole(), storage);
         LeastPrivilege.grantKafka(kafkaIngress.getRole(), config, produce, Contract.TOPIC_ADAPTER_UPLOADS,
                 Contract.GROUP_FUNCTIONS);
+        LeastPrivilege.grantScramSecret(kafkaIngress.getRole(), config);
 
         // S3 invokes the alias asynchronously: the retry setting belongs to the alias (a function-level
         // one would configure $LATEST, which nothing invokes)
@@ -130,8 +132,7 @@ public final class ValidationFunctions extends Construct {
         env.put("QUARKUS_FUNQY_EXPORT", export);
         env.put("MERGELINE_BUCKET", storage.bucketName());
         env.put("MERGELINE_S3_REGION", Aws.REGION);
-        env.putAll(kafka.environment());
-        env.putAll(kafka.lambdaSecretEnvironment());
+        env.putAll(kafka.lambdaEnvironment());
         return Function.Builder.create(this, id)
                 .runtime(Runtime.JAVA_21)
                 .architecture(config.functionArchitecture == MergelineConfig.FunctionArchitecture.ARM64

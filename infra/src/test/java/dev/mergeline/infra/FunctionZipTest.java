@@ -33,6 +33,7 @@ class FunctionZipTest {
 
     private static Path zip;
     private static Template template;
+    private static Template scramTemplate;
     private static FunctionZip code;
 
     @BeforeAll
@@ -40,6 +41,7 @@ class FunctionZipTest {
         zip = FunctionZip.defaultPath();
         if (Files.isRegularFile(zip)) {
             template = Synth.synth(Synth.mskConfig().functionCode(zip).build());
+            scramTemplate = Synth.synth(Synth.variantConfig().functionCode(zip).build());
             code = FunctionZip.open(zip);
         }
     }
@@ -74,6 +76,30 @@ class FunctionZipTest {
             Method m = type.getMethod(parts[1], InputStream.class, OutputStream.class, context);
             assertTrue(Modifier.isPublic(m.getModifiers()), handler);
         }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyKafkaLoginModuleAndCallbackTheFunctionsAreConfiguredWithIsInTheZip() throws Exception {
+        requireZip();
+        Class<?> callbackApi = code.load("org.apache.kafka.common.security.auth.AuthenticateCallbackHandler");
+        Class<?> loginApi = code.load("javax.security.auth.spi.LoginModule");
+        List<String> checked = new ArrayList<>();
+        for (Template t : List.of(template, scramTemplate)) {
+            for (Map<String, Object> fn : Cfn.resources(t, "AWS::Lambda::Function").values()) {
+                Map<String, Object> vars = (Map<String, Object>) ((Map<String, Object>) fn.get("Environment"))
+                        .get("Variables");
+                String callback = (String) vars.get("KAFKA_SASL_CLIENT_CALLBACK_HANDLER_CLASS");
+                assertTrue(callbackApi.isAssignableFrom(code.load(callback)), callback);
+                String login = ((String) vars.get("KAFKA_SASL_JAAS_CONFIG")).split(" ")[0];
+                assertTrue(loginApi.isAssignableFrom(code.load(login)), login);
+                checked.add(callback);
+            }
+        }
+        // IAM (MSK) and SCRAM (self-managed), two functions each
+        assertEquals(List.of("software.amazon.msk.auth.iam.IAMClientCallbackHandler",
+                "software.amazon.msk.auth.iam.IAMClientCallbackHandler", KafkaClients.SCRAM_SECRET_CALLBACK,
+                KafkaClients.SCRAM_SECRET_CALLBACK), checked);
     }
 
     @Test

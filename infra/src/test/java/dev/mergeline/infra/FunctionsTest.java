@@ -1,6 +1,7 @@
 package dev.mergeline.infra;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
@@ -221,14 +222,24 @@ class FunctionsTest {
                         Match.objectLike(Map.of("Type", "VPC_SECURITY_GROUP")),
                         Map.of("Type", "VPC_SUBNET", "URI", "subnet-0aaaaaaaaaaaaaaa1"),
                         Map.of("Type", "VPC_SUBNET", "URI", "subnet-0bbbbbbbbbbbbbbb2")))));
-        // the clients authenticate with SCRAM too; the password never appears in the template
-        Map<String, Object> vars = envOf(t, "s3Trigger");
-        assertEquals("SASL_SSL", vars.get("KAFKA_SECURITY_PROTOCOL"));
-        assertEquals("SCRAM-SHA-512", vars.get("KAFKA_SASL_MECHANISM"));
-        assertTrue(String.valueOf(vars.get("KAFKA_SASL_JAAS_CONFIG")).contains("${MERGELINE_KAFKA_PASSWORD}"));
-        assertTrue(Cfn.render(vars.get("MERGELINE_KAFKA_PASSWORD"))
-                .startsWith("{{resolve:secretsmanager:" + Synth.SECRET_ARN + ":SecretString:password"),
-                String.valueOf(vars.get("MERGELINE_KAFKA_PASSWORD")));
+        // the clients authenticate with SCRAM too: the JAAS line names the secret, the callback reads it at
+        // run time; no user or password, nor a reference that would resolve to one, is in the function's
+        // configuration
+        String template = String.valueOf(t.toJSON());
+        assertFalse(template.contains("{{resolve:secretsmanager:"), "a dynamic reference resolves the secret");
+        for (String export : List.of("s3Trigger", "kafkaTrigger")) {
+            Map<String, Object> vars = envOf(t, export);
+            assertEquals("SASL_SSL", vars.get("KAFKA_SECURITY_PROTOCOL"));
+            assertEquals("SCRAM-SHA-512", vars.get("KAFKA_SASL_MECHANISM"));
+            assertEquals("org.apache.kafka.common.security.scram.ScramLoginModule required secretArn=\""
+                    + Synth.SECRET_ARN + "\";", vars.get("KAFKA_SASL_JAAS_CONFIG"));
+            assertEquals("dev.mergeline.s3.SecretsManagerScramCallback", vars.get("KAFKA_SASL_CLIENT_CALLBACK_HANDLER_CLASS"));
+            assertFalse(vars.containsKey("MERGELINE_KAFKA_PASSWORD"), vars::toString);
+            // and its role may read that secret, and only that one
+            List<Cfn.Statement> statements = Cfn.roleStatements(t, Cfn.functionRole(t, export));
+            assertTrue(statements.stream().anyMatch(st -> st.allows() && st.hasAction("secretsmanager:GetSecretValue")
+                    && st.resources().equals(List.of(Synth.SECRET_ARN))), export + ": " + statements);
+        }
     }
 
     @Test

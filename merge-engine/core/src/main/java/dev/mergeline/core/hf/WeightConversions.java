@@ -55,6 +55,22 @@ public final class WeightConversions {
         return Optional.empty();
     }
 
+    /**
+     * Whether transformers marks the experts module {@code module} (in-memory name) of this architecture
+     * {@code is_transposed}: its fused parameters are stored [experts, in, out] and PEFT's {@code ParamWrapper} keeps
+     * in and out features in that order (gpt-oss). False for architectures the generator could not build.
+     */
+    public boolean transposedExperts(ModelConfig config, String module) {
+        for (JsonNode pattern : data.path("transposed_experts").path(config.architecture())) {
+            String regex = java.util.Arrays.stream(pattern.asText().split("\\*", -1)).map(Pattern::quote)
+                    .collect(java.util.stream.Collectors.joining("\\d+"));
+            if (module.matches(regex)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static List<WeightTransform> parse(JsonNode transforms) {
         List<WeightTransform> out = new ArrayList<>();
         for (JsonNode t : transforms) {

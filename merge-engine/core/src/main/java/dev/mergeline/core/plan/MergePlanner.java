@@ -75,6 +75,8 @@ public final class MergePlanner {
         private final List<String> notes = new ArrayList<>();
         private NameTranslation names = NameTranslation.IDENTITY;
         private final NameResolver resolver;
+        /** LoRA on parameters (target_parameters); its factors are not in loraModules. */
+        private final ParamWrappers paramWrappers;
         private int replaced;
 
         Run(AdapterConfig cfg, List<TensorInfo> adapterTensors, ModelConfig base, List<TensorInfo> baseTensors,
@@ -86,7 +88,12 @@ public final class MergePlanner {
             this.resolver = new NameResolver(base, baseByName.keySet());
             adapterTensors.forEach(t -> keepFirst(adapterByName, t.name(), t, "the adapter"));
             embeddings = EmbeddingNames.find(baseByName.keySet());
+            paramWrappers = new ParamWrappers(cfg, base, baseByName,
+                    MemoryParameters.of(resolver.rules(), baseByName), resolver);
             for (TensorInfo t : adapterByName.values()) {
+                if (paramWrappers.claim(t)) {
+                    continue;
+                }
                 AdapterKey key = AdapterKey.parse(t.name());
                 switch (key.role()) {
                     // Whole tensors under two spellings are PEFT's own (a modules_to_save copy beside a
@@ -134,6 +141,7 @@ public final class MergePlanner {
                 throw new RejectedException(reasons);
             }
             loraModules.forEach(this::planModule);
+            paramWrappers.plan(opsByBaseName, reasons, notes);
             fullTensors.forEach(this::planFull);
             planTokenRows();
             checkTargetsHaveKeys();
@@ -427,7 +435,7 @@ public final class MergePlanner {
             // Full replacements come before deltas: a delta then applies to the replaced tensor.
             if (existing instanceof TensorOp.LowRank lr) {
                 opsByBaseName.put(baseName, new TensorOp.LowRank(replacement, lr.kind(), lr.loraA(), lr.loraB(),
-                        lr.rank(), lr.scale(), lr.magnitude()));
+                        lr.rank(), lr.scale(), lr.magnitude(), lr.parameter()));
             } else if (existing instanceof TensorOp.AddBias ab) {
                 opsByBaseName.put(baseName, new TensorOp.AddBias(replacement, ab.loraBBias(), ab.scale()));
             } else {

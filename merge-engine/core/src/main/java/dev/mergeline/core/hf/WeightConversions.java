@@ -71,6 +71,25 @@ public final class WeightConversions {
         return false;
     }
 
+    /** How PEFT converts adapters of transformers 4's per-expert layout for this model type, if it does. */
+    public Optional<PeftMoeConversion> peftMoeConversion(String modelType) {
+        JsonNode conversion = data.path("peft_moe_conversion");
+        String pattern = conversion.path("model_types").path(modelType).asText("");
+        if (pattern.isEmpty()) {
+            return Optional.empty();
+        }
+        java.util.Map<String, String> targets = new java.util.LinkedHashMap<>();
+        conversion.path("target_modules").path(pattern).fields()
+                .forEachRemaining(e -> targets.put(e.getKey(), e.getValue().asText()));
+        java.util.Map<String, List<String>> fused = new java.util.LinkedHashMap<>();
+        conversion.path("fused_targets").path(pattern).fields().forEachRemaining(e -> {
+            List<String> modules = new ArrayList<>();
+            e.getValue().forEach(m -> modules.add(m.asText()));
+            fused.put(e.getKey(), List.copyOf(modules));
+        });
+        return Optional.of(new PeftMoeConversion(conversion.path("source").asText(), targets, fused));
+    }
+
     private static List<WeightTransform> parse(JsonNode transforms) {
         List<WeightTransform> out = new ArrayList<>();
         for (JsonNode t : transforms) {

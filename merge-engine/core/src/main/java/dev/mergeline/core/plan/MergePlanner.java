@@ -77,6 +77,8 @@ public final class MergePlanner {
         private final NameResolver resolver;
         /** LoRA on parameters (target_parameters); its factors are not in loraModules. */
         private final ParamWrappers paramWrappers;
+        /** Per-expert LoRA that PEFT converts onto fused experts. */
+        private final LegacyExperts legacyExperts;
         private int replaced;
 
         Run(AdapterConfig cfg, List<TensorInfo> adapterTensors, ModelConfig base, List<TensorInfo> baseTensors,
@@ -90,6 +92,7 @@ public final class MergePlanner {
             embeddings = EmbeddingNames.find(baseByName.keySet());
             paramWrappers = new ParamWrappers(cfg, base, baseByName,
                     MemoryParameters.of(resolver.rules(), baseByName), resolver);
+            legacyExperts = new LegacyExperts(cfg, base, resolver.rules());
             for (TensorInfo t : adapterByName.values()) {
                 if (paramWrappers.claim(t)) {
                     continue;
@@ -268,6 +271,13 @@ public final class MergePlanner {
                 }
             }
             if (!checkPair(module, a, b, in, out)) {
+                return;
+            }
+            Optional<LegacyExperts.Decision> legacy = legacyExperts.plan(module, weightName, w, a, b, reasons);
+            if (legacy.isPresent()) {
+                if (legacy.get().op() != null) {
+                    opsByBaseName.put(weightName, legacy.get().op());
+                }
                 return;
             }
             int rank = a.shape().get(0).intValue();

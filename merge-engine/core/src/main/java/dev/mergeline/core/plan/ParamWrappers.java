@@ -113,6 +113,14 @@ final class ParamWrappers {
 
     /** Plans every claimed module into {@code ops} (on-disk name → op), or adds the reasons it cannot. */
     void plan(Map<String, TensorOp> ops, List<Reason> reasons, List<String> notes) {
+        for (MemoryParameters.Parameter p : parameters.values()) {
+            String module = p.name().substring(0, Math.max(0, p.name().lastIndexOf('.')));
+            if (targetsParameter(p.name()) && !modules.containsKey(module)) {
+                reasons.add(Reason.about(ReasonCode.ADAPTER_KEYS_MISSING, p.name(), "target_parameters targets "
+                        + p.name() + " but the adapter file has no LoRA factors for " + module
+                        + " (the merge would silently skip it)"));
+            }
+        }
         if (modules.isEmpty()) {
             return;
         }
@@ -151,6 +159,7 @@ final class ParamWrappers {
         }
         boolean transposed = WeightConversions.pinned().transposedExperts(base, module);
         List<MemoryParameters.Parameter> unassigned = new ArrayList<>(targeted);
+        boolean misfit = false;
         for (Map.Entry<Integer, Pair> e : depths.entrySet()) {
             Pair pair = e.getValue();
             if (pair.a == null || pair.b == null) {
@@ -166,12 +175,13 @@ final class ParamWrappers {
                         + pair.a.name() + " " + pair.a.shape() + " and " + pair.b.name() + " " + pair.b.shape()
                         + " fit no targeted parameter of " + module + " (lora_A [r·E, in], lora_B [out, r·E])",
                         expectedShapes(unassigned, transposed), List.of(pair.a.shape(), pair.b.shape())));
+                misfit = true;
                 continue;
             }
             unassigned.remove(p);
             planParameter(p, transposed, pair, ops, reasons);
         }
-        for (MemoryParameters.Parameter p : unassigned) {
+        for (MemoryParameters.Parameter p : misfit ? List.<MemoryParameters.Parameter>of() : unassigned) {
             reasons.add(Reason.about(ReasonCode.ADAPTER_KEYS_MISSING, p.name(), "target_parameters targets "
                     + p.name() + " but the adapter file has no LoRA factors for it (the merge would silently skip it)"));
         }
@@ -229,13 +239,16 @@ final class ParamWrappers {
         }
     }
 
-    /** Base tensors below the module's last two name segments (e.g. {@code …mlp.experts.0.gate_proj.weight}). */
+    /**
+     * Base tensors below a module of the same last name segment in the same layer (for {@code
+     * model.layers.0.mlp.experts}: {@code model.layers.0.block_sparse_moe.experts.0.w1.weight}).
+     */
     private List<String> candidateNames(String module) {
-        String[] parts = module.split("\\.");
-        String tail = String.join(".", List.of(parts).subList(Math.max(0, parts.length - 2), parts.length));
-        String layer = module.replaceAll("^.*?\\.(\\d+)\\..*$", "$1");
+        String last = module.substring(module.lastIndexOf('.') + 1);
+        Matcher layer = Pattern.compile("\\.(\\d+)\\.").matcher(module);
+        String inLayer = layer.find() ? "." + layer.group(1) + "." : "";
         return baseByName.keySet().stream()
-                .filter(n -> n.contains("." + tail + ".") && (layer.equals(module) || n.contains("." + layer + ".")))
+                .filter(n -> (n.startsWith(last + ".") || n.contains("." + last + ".")) && n.contains(inLayer))
                 .limit(MAX_CANDIDATES).toList();
     }
 

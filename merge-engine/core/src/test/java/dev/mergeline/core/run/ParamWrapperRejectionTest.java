@@ -1,0 +1,108 @@
+package dev.mergeline.core.run;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mergeline.core.merge.ReferenceMergeKernel;
+import dev.mergeline.core.plan.MergePlanner;
+import dev.mergeline.core.testing.PeftFixtures;
+import dev.mergeline.core.validation.Reason;
+import dev.mergeline.core.validation.ReasonCode;
+import dev.mergeline.core.validation.RejectedException;
+import dev.mergeline.safetensors.TensorInfo;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** How LoRA on parameters (target_parameters, PEFT's ParamWrapper) is refused when it cannot be merged as PEFT does. */
+class ParamWrapperRejectionTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void fusedExpertsWithoutAConverterRuleNameTheModuleTheTensorsAndTheMissingRule() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("mixtral-experts");
+        Path base = PeftFixtures.copyDir(caseDir.resolve("base"), tmp.resolve("base"));
+        ObjectNode config = (ObjectNode) JSON.readTree(base.resolve("config.json").toFile());
+        config.put("model_type", "tiny_moe");
+        config.putArray("architectures").add("TinyMoeForCausalLM");
+        JSON.writeValue(base.resolve("config.json").toFile(), config);
+
+        RejectedException e = assertThrows(RejectedException.class, () -> new OfflineMerger(new ReferenceMergeKernel())
+                .validate(base, caseDir.resolve("adapter"), MergeOptions.defaults()));
+
+        Reason experts = e.reasons().stream().filter(r -> "model.layers.0.mlp.experts".equals(r.tensor())).findFirst()
+                .orElseThrow(() -> new AssertionError(e.reasons().toString()));
+        assertEquals(ReasonCode.TARGET_MODULE_NOT_FOUND, experts.code());
+        assertTrue(experts.message().contains("the base has model.layers.0.block_sparse_moe.experts.0.w1.weight"),
+                experts.message());
+        assertTrue(experts.message().contains("has no rule for architecture TinyMoeForCausalLM / model_type tiny_moe"),
+                experts.message());
+        assertEquals(2, e.reasons().size(), e.reasons()::toString); // one per layer
+    }
+
+    @Test
+    void factorsThatFitNoTargetedParameterAreAShapeMismatchWithExpectedAndActual() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("mixtral-experts");
+        MergeInputs inputs;
+        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
+            inputs = local.inputs();
+        }
+        // Layer 0's experts shrink from intermediate 24 to 20: down_proj's lora_A [8, 24] no longer fits.
+        List<TensorInfo> base = inputs.baseTensors().stream().map(t -> !t.name().startsWith("model.layers.0.")
+                || !t.name().endsWith(".w2.weight") ? t
+                : new TensorInfo(t.name(), t.dtype(), List.of(32L, 20L), t.dataOffset(), 32L * 20 * 2)).toList();
+        MergeInputs changed = new MergeInputs(inputs.adapterConfigJson(), inputs.adapterHeader(),
+                inputs.baseConfigJson(), base);
+
+        RejectedException e = assertThrows(RejectedException.class,
+                () -> new Validator().validate(changed, MergePlanner.Options.DEFAULT));
+
+        assertEquals(1, e.reasons().size(), e.reasons()::toString);
+        Reason r = e.reasons().get(0);
+        assertEquals(ReasonCode.TENSOR_SHAPE_MISMATCH, r.code());
+        assertEquals("base_model.model.model.layers.0.mlp.experts.lora_A.weight", r.tensor());
+        assertTrue(r.expected().contains("model.layers.0.mlp.experts.down_proj [4, 32, 20]: lora_A [r·4, 20], lora_B [32, r·4]"),
+                r.expected());
+        assertEquals("[[8, 24], [32, 8]]", r.actual());
+    }
+
+    @Test
+    void doraOnParametersIsRefusedAsPeftRefusesIt() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("mixtral-experts");
+        Path adapter = PeftFixtures.copyDir(caseDir.resolve("adapter"), tmp.resolve("adapter"));
+        ObjectNode config = (ObjectNode) JSON.readTree(adapter.resolve("adapter_config.json").toFile());
+        config.put("use_dora", true);
+        JSON.writeValue(adapter.resolve("adapter_config.json").toFile(), config);
+
+        RejectedException e = assertThrows(RejectedException.class, () -> new OfflineMerger(new ReferenceMergeKernel())
+                .validate(caseDir.resolve("base"), adapter, MergeOptions.defaults()));
+
+        assertEquals(1, e.reasons().size(), e.reasons()::toString);
+        assertEquals(ReasonCode.PEFT_VARIANT_UNSUPPORTED, e.reasons().get(0).code());
+        assertEquals("use_dora", e.reasons().get(0).detail());
+        assertTrue(e.reasons().get(0).message().contains("ParamWrapper does not work with use_dora=True"));
+    }
+
+    @Test
+    void aTargetedParameterWithoutFactorsIsMissingKeys() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("mixtral-attention-router");
+        Path adapter = PeftFixtures.copyDir(caseDir.resolve("adapter"), tmp.resolve("adapter"));
+        ObjectNode config = (ObjectNode) JSON.readTree(adapter.resolve("adapter_config.json").toFile());
+        config.putArray("target_parameters").add("gate.weight").add("experts.down_proj");
+        JSON.writeValue(adapter.resolve("adapter_config.json").toFile(), config);
+
+        RejectedException e = assertThrows(RejectedException.class, () -> new OfflineMerger(new ReferenceMergeKernel())
+                .validate(caseDir.resolve("base"), adapter, MergeOptions.defaults()));
+
+        assertTrue(e.reasons().stream().allMatch(r -> r.code() == ReasonCode.ADAPTER_KEYS_MISSING), e.reasons()::toString);
+        assertEquals(List.of("model.layers.0.mlp.experts.down_proj", "model.layers.1.mlp.experts.down_proj"),
+                e.reasons().stream().map(Reason::tensor).toList());
+    }
+}

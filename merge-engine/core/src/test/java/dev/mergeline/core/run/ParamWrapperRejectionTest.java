@@ -12,6 +12,8 @@ import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
+import dev.mergeline.safetensors.DType;
+import dev.mergeline.safetensors.SafetensorsHeader;
 import dev.mergeline.safetensors.TensorInfo;
 import java.nio.file.Path;
 import java.util.List;
@@ -71,6 +73,49 @@ class ParamWrapperRejectionTest {
         assertTrue(r.expected().contains("model.layers.0.mlp.experts.down_proj [4, 32, 20]: lora_A [r·4, 20], lora_B [32, r·4]"),
                 r.expected());
         assertEquals("[[8, 24], [32, 8]]", r.actual());
+    }
+
+    /**
+     * PEFT 0.21 loads a per-expert adapter for deepseek_v3 by rewriting target_modules gate_proj/up_proj/down_proj
+     * into the fused experts' target_parameters; the dense first layer's and the shared expert's projections carry
+     * the same names but are no such parameter, so PEFT leaves their LoRA weights unmerged.
+     */
+    @Test
+    void legacyLoraOnDenseAndSharedProjectionsThatPeftRetargetsIsRefused() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("deepseek_v3-experts-router");
+        MergeInputs inputs;
+        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
+            inputs = local.inputs();
+        }
+        List<TensorInfo> factors = new java.util.ArrayList<>();
+        long offset = 0;
+        for (TensorInfo t : inputs.baseTensors()) {
+            if (t.name().matches(".*\\.(gate_proj|up_proj|down_proj)\\.weight")) {
+                String module = "base_model.model." + t.name().substring(0, t.name().length() - ".weight".length());
+                TensorInfo a = new TensorInfo(module + ".lora_A.weight", DType.F32, List.of(4L, t.shape().get(1)),
+                        offset, 16L * t.shape().get(1));
+                offset += a.byteLength();
+                TensorInfo b = new TensorInfo(module + ".lora_B.weight", DType.F32, List.of(t.shape().get(0), 4L),
+                        offset, 16L * t.shape().get(0));
+                offset += b.byteLength();
+                factors.add(a);
+                factors.add(b);
+            }
+        }
+        ObjectNode config = (ObjectNode) JSON.readTree(inputs.adapterConfigJson());
+        config.putArray("target_modules").add("gate_proj").add("up_proj").add("down_proj");
+        config.putNull("target_parameters");
+        MergeInputs legacy = new MergeInputs(JSON.writeValueAsBytes(config),
+                new SafetensorsHeader(64, java.util.Map.of(), factors), inputs.baseConfigJson(), inputs.baseTensors());
+
+        RejectedException e = assertThrows(RejectedException.class,
+                () -> new Validator().validate(legacy, MergePlanner.Options.DEFAULT));
+
+        assertTrue(e.reasons().stream().allMatch(r -> r.code() == ReasonCode.PEFT_VARIANT_UNSUPPORTED), e.reasons()::toString);
+        assertEquals(List.of("model.layers.0.mlp.down_proj", "model.layers.0.mlp.gate_proj", "model.layers.0.mlp.up_proj",
+                "model.layers.1.mlp.shared_experts.down_proj", "model.layers.1.mlp.shared_experts.gate_proj",
+                "model.layers.1.mlp.shared_experts.up_proj"), e.reasons().stream().map(Reason::tensor).sorted().toList());
+        assertTrue(e.reasons().get(0).message().contains("into target_parameters"), e.reasons().get(0).message());
     }
 
     @Test

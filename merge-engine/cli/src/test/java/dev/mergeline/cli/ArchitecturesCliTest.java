@@ -78,6 +78,7 @@ class ArchitecturesCliTest {
         "qwen3_moe-experts, 28, target_parameters: 2 wrapped modules",
         "deepseek_v3-experts-router, 23, target_parameters: 2 wrapped modules",
         "gpt_oss-experts, 8, target_parameters: 2 wrapped modules",
+        "qwen3_vl_moe-experts, 8, target_parameters: 2 wrapped modules",
         "mixtral-legacy-per-expert, 28, ''",
     })
     void validateAcceptsMixturesOfExpertsAndMergeMatchesPeft(String caseName, int merged, String note) throws Exception {

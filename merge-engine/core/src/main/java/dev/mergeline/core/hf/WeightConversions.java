@@ -99,7 +99,8 @@ public final class WeightConversions {
             t.path("targets").forEach(s -> targets.add(s.asText()));
             List<WeightTransform.Operation> ops = new ArrayList<>();
             t.path("operations").forEach(o -> ops.add(new WeightTransform.Operation(o.path("op").asText(),
-                    o.path("dim").asInt(0), o.path("dim0").asInt(0), o.path("dim1").asInt(1))));
+                    o.path("dim").asInt(0), o.path("dim0").asInt(0), o.path("dim1").asInt(1),
+                    o.path("check_dims").asBoolean(false))));
             JsonNode scope = t.get("scope_prefix");
             String type = t.path("type").asText();
             boolean supported = t.path("supported").asBoolean(true);

@@ -34,8 +34,16 @@ final class MemoryParameters {
      * @param experts E for a 3-d parameter [E, d1, d2], 0 for a 2-d one [d1, d2]
      * @param problem why its on-disk tensors cannot be mapped (an operation or layout the engine does not apply),
      *     or null
+     * @param transposedLayout for a fused tensor transformers transposes only when its shape is not the
+     *     parameter's ({@code Transpose} with {@code check_dims}): the parameter it loads into when the checkpoint
+     *     holds the other layout, or null
      */
-    record Parameter(String name, int experts, int d1, int d2, List<Part> parts, String problem) {
+    record Parameter(String name, int experts, int d1, int d2, List<Part> parts, String problem,
+            Parameter transposedLayout) {
+        Parameter(String name, int experts, int d1, int d2, List<Part> parts, String problem) {
+            this(name, experts, d1, d2, parts, problem, null);
+        }
+
         List<Long> shape() {
             return experts == 0 ? List.of((long) d1, d2 * 1L) : List.of((long) experts, (long) d1, (long) d2);
         }
@@ -82,10 +90,17 @@ final class MemoryParameters {
             if (Math.min(op.dim0(), op.dim1()) != 1 || Math.max(op.dim0(), op.dim1()) != 2) {
                 return unsupported(name, converter, "it transposes dims " + op.dim0() + " and " + op.dim1());
             }
+            int experts = Math.toIntExact(t.shape().get(0));
             int d1 = Math.toIntExact(t.shape().get(2));
             int d2 = Math.toIntExact(t.shape().get(1));
-            return new Parameter(name, Math.toIntExact(t.shape().get(0)), d1, d2,
+            Parameter transposed = new Parameter(name, experts, d1, d2,
                     List.of(new Part(t.name(), -1, 0, d1, 0, d2, true)), null);
+            if (!op.checkDims()) {
+                return transposed;
+            }
+            // The layout of the checkpoint decides: as the parameter (saved by transformers 5), or transposed.
+            return new Parameter(name, experts, d2, d1, List.of(new Part(t.name(), -1, 0, d2, 0, d1, false)), null,
+                    d1 == d2 ? null : transposed);
         }
         boolean stacked = ops.equals(List.of("MergeModulelist")) || ops.equals(List.of("MergeModulelist", "Concatenate"));
         if (!stacked || converter.operations().get(0).dim() != 0) {

@@ -170,6 +170,19 @@ final class ParamWrappers {
             }
             MemoryParameters.Parameter p = unassigned.stream().filter(q -> fits(q, transposed, pair)).findFirst()
                     .orElse(null);
+            MemoryParameters.Parameter otherLayout = unassigned.stream().map(MemoryParameters.Parameter::transposedLayout)
+                    .filter(q -> q != null && fits(q, transposed, pair)).findFirst().orElse(null);
+            if (p == null && otherLayout != null) {
+                String disk = otherLayout.parts().get(0).diskName();
+                reasons.add(Reason.mismatch(ReasonCode.TENSOR_SHAPE_MISMATCH, disk, "the checkpoint stores " + disk
+                        + " transposed from parameter " + otherLayout.name() + ", which transformers transposes on "
+                        + "loading and save_pretrained writes back in the parameter's layout " + otherLayout.shape()
+                        + "; Mergeline keeps every base tensor's shape, so it cannot write what PEFT + save_pretrained"
+                        + " write here; save the base with transformers 5 first", otherLayout.shape(),
+                        baseByName.get(disk).shape()));
+                misfit = true;
+                continue;
+            }
             if (p == null) {
                 reasons.add(Reason.mismatch(ReasonCode.TENSOR_SHAPE_MISMATCH, pair.a.name(), "LoRA factors "
                         + pair.a.name() + " " + pair.a.shape() + " and " + pair.b.name() + " " + pair.b.shape()

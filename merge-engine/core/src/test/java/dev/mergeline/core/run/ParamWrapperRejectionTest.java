@@ -118,6 +118,35 @@ class ParamWrapperRejectionTest {
         assertTrue(e.reasons().get(0).message().contains("into target_parameters"), e.reasons().get(0).message());
     }
 
+    /**
+     * Qwen3-VL-MoE checkpoints from before transformers 5 store gate_up_proj as [E, hidden, 2I]; transformers
+     * transposes it on loading and save_pretrained writes [E, 2I, hidden], a shape the merged output would not keep.
+     */
+    @Test
+    void aFusedTensorInTheLayoutTransformersTransposesIsRefusedWithBothShapes() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("qwen3_vl_moe-experts");
+        MergeInputs inputs;
+        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
+            inputs = local.inputs();
+        }
+        String fused = "model.language_model.layers.1.mlp.experts.gate_up_proj";
+        List<TensorInfo> base = inputs.baseTensors().stream().map(t -> !t.name().equals(fused) ? t
+                : new TensorInfo(t.name(), t.dtype(), List.of(4L, 32L, 48L), t.dataOffset(), t.byteLength())).toList();
+        MergeInputs original = new MergeInputs(inputs.adapterConfigJson(), inputs.adapterHeader(),
+                inputs.baseConfigJson(), base);
+
+        RejectedException e = assertThrows(RejectedException.class,
+                () -> new Validator().validate(original, MergePlanner.Options.DEFAULT));
+
+        assertEquals(1, e.reasons().size(), e.reasons()::toString);
+        Reason r = e.reasons().get(0);
+        assertEquals(ReasonCode.TENSOR_SHAPE_MISMATCH, r.code());
+        assertEquals(fused, r.tensor());
+        assertEquals("[4, 48, 32]", r.expected());
+        assertEquals("[4, 32, 48]", r.actual());
+        assertTrue(r.message().contains("save_pretrained writes back in the parameter's layout"), r.message());
+    }
+
     @Test
     void doraOnParametersIsRefusedAsPeftRefusesIt() throws Exception {
         Path caseDir = PeftFixtures.caseDir("mixtral-experts");

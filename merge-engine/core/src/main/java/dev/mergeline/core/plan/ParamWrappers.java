@@ -42,6 +42,8 @@ final class ParamWrappers {
     private final Map<String, TensorInfo> baseByName;
     private final List<String> targets;
     private final Map<String, MemoryParameters.Parameter> parameters;
+    /** The parameters by the module that holds them. */
+    private final Map<String, List<MemoryParameters.Parameter>> byModule = new LinkedHashMap<>();
     private final NameResolver resolver;
     /** Module (in-memory name, wrappers removed) → depth → factors. */
     private final Map<String, Map<Integer, Pair>> modules = new LinkedHashMap<>();
@@ -52,6 +54,7 @@ final class ParamWrappers {
         this.base = base;
         this.baseByName = baseByName;
         this.parameters = parameters;
+        parameters.values().forEach(p -> byModule.computeIfAbsent(moduleOf(p.name()), m -> new ArrayList<>()).add(p));
         this.resolver = resolver;
         List<String> t = new ArrayList<>();
         cfg.raw().path("target_parameters").forEach(n -> t.add(n.asText()));
@@ -87,14 +90,11 @@ final class ParamWrappers {
 
     /** Parameters of {@code module} that {@code target_parameters} names and the base holds. */
     private List<MemoryParameters.Parameter> targetedParameters(String module) {
-        List<MemoryParameters.Parameter> out = new ArrayList<>();
-        for (MemoryParameters.Parameter p : parameters.values()) {
-            if (p.name().startsWith(module + ".") && p.name().indexOf('.', module.length() + 1) < 0
-                    && targetsParameter(p.name())) {
-                out.add(p);
-            }
-        }
-        return out;
+        return byModule.getOrDefault(module, List.of()).stream().filter(p -> targetsParameter(p.name())).toList();
+    }
+
+    private static String moduleOf(String parameter) {
+        return parameter.substring(0, Math.max(0, parameter.lastIndexOf('.')));
     }
 
     /** Whether {@code target_parameters} names a parameter of {@code module} at all (held by the base or not). */
@@ -114,7 +114,7 @@ final class ParamWrappers {
     /** Plans every claimed module into {@code ops} (on-disk name → op), or adds the reasons it cannot. */
     void plan(Map<String, TensorOp> ops, List<Reason> reasons, List<String> notes) {
         for (MemoryParameters.Parameter p : parameters.values()) {
-            String module = p.name().substring(0, Math.max(0, p.name().lastIndexOf('.')));
+            String module = moduleOf(p.name());
             if (targetsParameter(p.name()) && !modules.containsKey(module)) {
                 reasons.add(Reason.about(ReasonCode.ADAPTER_KEYS_MISSING, p.name(), "target_parameters targets "
                         + p.name() + " but the adapter file has no LoRA factors for " + module
@@ -168,8 +168,17 @@ final class ParamWrappers {
                         + (pair.a == null ? "lora_A" : "lora_B") + " is missing"));
                 continue;
             }
-            MemoryParameters.Parameter p = unassigned.stream().filter(q -> fits(q, transposed, pair)).findFirst()
-                    .orElse(null);
+            List<MemoryParameters.Parameter> fitting = unassigned.stream().filter(q -> fits(q, transposed, pair))
+                    .toList();
+            if (fitting.size() > 1) {
+                reasons.add(Reason.about(ReasonCode.PEFT_VARIANT_UNSUPPORTED, pair.a.name(), "LoRA factors "
+                        + pair.a.name() + " fit the targeted parameters " + fitting.stream()
+                                .map(MemoryParameters.Parameter::name).toList() + " alike; which one PEFT wrapped at"
+                        + " this depth is not recorded in the adapter"));
+                misfit = true;
+                continue;
+            }
+            MemoryParameters.Parameter p = fitting.isEmpty() ? null : fitting.get(0);
             MemoryParameters.Parameter otherLayout = unassigned.stream().map(MemoryParameters.Parameter::transposedLayout)
                     .filter(q -> q != null && fits(q, transposed, pair)).findFirst().orElse(null);
             if (p == null && otherLayout != null) {

@@ -148,6 +148,30 @@ class ParamWrapperRejectionTest {
     }
 
     @Test
+    void factorsThatFitTwoTargetedParametersAlikeAreRefused() throws Exception {
+        Path caseDir = PeftFixtures.caseDir("mixtral-experts");
+        MergeInputs inputs;
+        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
+            inputs = local.inputs();
+        }
+        // Layer 0's w2 grows to [48, 32]: down_proj becomes [4, 48, 32] like gate_up_proj.
+        List<TensorInfo> base = inputs.baseTensors().stream().map(t -> !t.name().startsWith("model.layers.0.")
+                || !t.name().endsWith(".w2.weight") ? t
+                : new TensorInfo(t.name(), t.dtype(), List.of(48L, 32L), t.dataOffset(), 48L * 32 * 2)).toList();
+        MergeInputs changed = new MergeInputs(inputs.adapterConfigJson(), inputs.adapterHeader(),
+                inputs.baseConfigJson(), base);
+
+        RejectedException e = assertThrows(RejectedException.class,
+                () -> new Validator().validate(changed, MergePlanner.Options.DEFAULT));
+
+        Reason ambiguous = e.reasons().stream().filter(r -> r.code() == ReasonCode.PEFT_VARIANT_UNSUPPORTED)
+                .findFirst().orElseThrow(() -> new AssertionError(e.reasons().toString()));
+        assertEquals("base_model.model.model.layers.0.mlp.experts.base_layer.lora_A.weight", ambiguous.tensor());
+        assertTrue(ambiguous.message().contains("[model.layers.0.mlp.experts.gate_up_proj, "
+                + "model.layers.0.mlp.experts.down_proj] alike"), ambiguous.message());
+    }
+
+    @Test
     void doraOnParametersIsRefusedAsPeftRefusesIt() throws Exception {
         Path caseDir = PeftFixtures.caseDir("mixtral-experts");
         Path adapter = PeftFixtures.copyDir(caseDir.resolve("adapter"), tmp.resolve("adapter"));

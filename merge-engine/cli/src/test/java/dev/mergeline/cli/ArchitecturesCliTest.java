@@ -96,6 +96,14 @@ class ArchitecturesCliTest {
         assertEquals(0, run.status(), run.report()::toPrettyString);
         assertEquals(merged, run.report().at("/manifest/counts/merged").asInt());
         PeftFixtures.assertMatchesPeft(caseName, out);
+        try (dev.mergeline.safetensors.Checkpoint written = dev.mergeline.safetensors.Checkpoint.open(out)) {
+            JsonNode modules = run.report().at("/manifest/adapter/mergedModules");
+            assertEquals(merged, modules.size());
+            for (JsonNode m : modules) {
+                assertTrue(written.tensorNames().contains(m.asText() + ".weight")
+                        || written.tensorNames().contains(m.asText()), m + " names a merged tensor");
+            }
+        }
     }
 
     @Test

@@ -79,7 +79,7 @@ class ArchitecturesCliTest {
         "deepseek_v3-experts-router, 23, target_parameters: 2 wrapped modules",
         "gpt_oss-experts, 8, target_parameters: 2 wrapped modules",
         "qwen3_vl_moe-experts, 8, target_parameters: 2 wrapped modules",
-        "mixtral-legacy-per-expert, 28, ''",
+        "mixtral-legacy-per-expert, 30, ''",
     })
     void validateAcceptsMixturesOfExpertsAndMergeMatchesPeft(String caseName, int merged, String note) throws Exception {
         Path caseDir = PeftFixtures.caseDir(caseName);

@@ -97,18 +97,17 @@ final class ParamWrappers {
         return parameter.substring(0, Math.max(0, parameter.lastIndexOf('.')));
     }
 
-    /** Whether {@code target_parameters} names a parameter of {@code module} at all (held by the base or not). */
+    /**
+     * Whether {@code target_parameters} names a parameter of {@code module} at all, held by the base or not (its
+     * factors are then reported against the base instead of being taken for a Linear layer's).
+     */
     private boolean namesTargetedParameter(String module) {
-        return targets.stream().anyMatch(t -> t.contains(".") && targetsParameter(module + "." + t.substring(t.lastIndexOf('.') + 1)));
+        return targets.stream().filter(t -> t.contains("."))
+                .anyMatch(t -> targetsParameter(module + t.substring(t.lastIndexOf('.'))));
     }
 
     private boolean targetsParameter(String name) {
         return targets.stream().anyMatch(t -> name.equals(t) || name.endsWith("." + t));
-    }
-
-    /** Number of modules whose parameters resolved to base tensors. */
-    int resolvedModules() {
-        return (int) modules.keySet().stream().filter(m -> !targetedParameters(m).isEmpty()).count();
     }
 
     /** Plans every claimed module into {@code ops} (on-disk name → op), or adds the reasons it cannot. */

@@ -44,6 +44,7 @@ class ArchitecturesCliTest {
         "llava-qv-projector, 6, transformers' conversion rules of LlavaForConditionalGeneration",
         "gemma3-language-model, 14, transformers' conversion rules of Gemma3ForConditionalGeneration",
         "qwen2_5_vl-language-model, 10, transformers' conversion rules of Qwen2_5_VLForConditionalGeneration",
+        "mllama-language-model, 14, transformers' conversion rules of MllamaForConditionalGeneration",
     })
     void validateAcceptsAndMergeKeepsProcessorFiles(String caseName, int merged, String naming) throws Exception {
         Path caseDir = PeftFixtures.caseDir(caseName);
@@ -63,6 +64,45 @@ class ArchitecturesCliTest {
                 "generation_config.json"}) {
             assertArrayEquals(Files.readAllBytes(caseDir.resolve("base").resolve(f)), Files.readAllBytes(out.resolve(f)), f);
             assertTrue(run.report().at("/manifest/output/files").toString().contains("\"" + f + "\""), f + " in the manifest");
+        }
+    }
+
+    /**
+     * Mixtures of experts: {@code merged} counts on-disk tensors, so LoRA on one fused parameter of E experts counts
+     * once per expert and projection where the checkpoint stores experts separately.
+     */
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({
+        "mixtral-attention-router, 8, target_parameters: 2 wrapped modules",
+        "mixtral-experts, 24, target_parameters: 2 wrapped modules",
+        "qwen3_moe-experts, 28, target_parameters: 2 wrapped modules",
+        "deepseek_v3-experts-router, 23, target_parameters: 2 wrapped modules",
+        "gpt_oss-experts, 8, target_parameters: 2 wrapped modules",
+        "qwen3_vl_moe-experts, 8, target_parameters: 2 wrapped modules",
+        "mixtral-legacy-per-expert, 30, ''",
+    })
+    void validateAcceptsMixturesOfExpertsAndMergeMatchesPeft(String caseName, int merged, String note) throws Exception {
+        Path caseDir = PeftFixtures.caseDir(caseName);
+        Run valid = cli("validate", "--base", caseDir.resolve("base").toString(), "--adapter",
+                caseDir.resolve("adapter").toString());
+        assertEquals(0, valid.status(), valid.report()::toPrettyString);
+        assertEquals(merged, valid.report().at("/counts/merged").asInt());
+        String notes = valid.report().path("notes").toString();
+        assertTrue(note.isEmpty() ? !notes.contains("target_parameters") : notes.contains(note), notes);
+
+        Path out = tmp.resolve("out");
+        Run run = cli("merge", "--base", caseDir.resolve("base").toString(), "--adapter",
+                caseDir.resolve("adapter").toString(), "--out", out.toString());
+        assertEquals(0, run.status(), run.report()::toPrettyString);
+        assertEquals(merged, run.report().at("/manifest/counts/merged").asInt());
+        PeftFixtures.assertMatchesPeft(caseName, out);
+        try (dev.mergeline.safetensors.Checkpoint written = dev.mergeline.safetensors.Checkpoint.open(out)) {
+            JsonNode modules = run.report().at("/manifest/adapter/mergedModules");
+            assertEquals(merged, modules.size());
+            for (JsonNode m : modules) {
+                assertTrue(written.tensorNames().contains(m.asText() + ".weight")
+                        || written.tensorNames().contains(m.asText()), m + " names a merged tensor");
+            }
         }
     }
 

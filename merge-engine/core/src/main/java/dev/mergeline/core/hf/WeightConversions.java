@@ -55,6 +55,41 @@ public final class WeightConversions {
         return Optional.empty();
     }
 
+    /**
+     * Whether transformers marks the experts module {@code module} (in-memory name) of this architecture
+     * {@code is_transposed}: its fused parameters are stored [experts, in, out] and PEFT's {@code ParamWrapper} keeps
+     * in and out features in that order (gpt-oss). False for architectures the generator could not build.
+     */
+    public boolean transposedExperts(ModelConfig config, String module) {
+        for (JsonNode pattern : data.path("transposed_experts").path(config.architecture())) {
+            String regex = java.util.Arrays.stream(pattern.asText().split("\\*", -1)).map(Pattern::quote)
+                    .collect(java.util.stream.Collectors.joining("\\d+"));
+            if (module.matches(regex)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** How PEFT converts adapters of transformers 4's per-expert layout for this model type, if it does. */
+    public Optional<PeftMoeConversion> peftMoeConversion(String modelType) {
+        JsonNode conversion = data.path("peft_moe_conversion");
+        String pattern = conversion.path("model_types").path(modelType).asText("");
+        if (pattern.isEmpty()) {
+            return Optional.empty();
+        }
+        java.util.Map<String, String> targets = new java.util.LinkedHashMap<>();
+        conversion.path("target_modules").path(pattern).fields()
+                .forEachRemaining(e -> targets.put(e.getKey(), e.getValue().asText()));
+        java.util.Map<String, List<String>> fused = new java.util.LinkedHashMap<>();
+        conversion.path("fused_targets").path(pattern).fields().forEachRemaining(e -> {
+            List<String> modules = new ArrayList<>();
+            e.getValue().forEach(m -> modules.add(m.asText()));
+            fused.put(e.getKey(), List.copyOf(modules));
+        });
+        return Optional.of(new PeftMoeConversion(conversion.path("source").asText(), targets, fused));
+    }
+
     private static List<WeightTransform> parse(JsonNode transforms) {
         List<WeightTransform> out = new ArrayList<>();
         for (JsonNode t : transforms) {
@@ -64,7 +99,8 @@ public final class WeightConversions {
             t.path("targets").forEach(s -> targets.add(s.asText()));
             List<WeightTransform.Operation> ops = new ArrayList<>();
             t.path("operations").forEach(o -> ops.add(new WeightTransform.Operation(o.path("op").asText(),
-                    o.path("dim").asInt(0), o.path("dim0").asInt(0), o.path("dim1").asInt(1))));
+                    o.path("dim").asInt(0), o.path("dim0").asInt(0), o.path("dim1").asInt(1),
+                    o.path("check_dims").asBoolean(false))));
             JsonNode scope = t.get("scope_prefix");
             String type = t.path("type").asText();
             boolean supported = t.path("supported").asBoolean(true);

@@ -28,8 +28,17 @@ public record WeightTransform(
         String baseModelPrefix,
         boolean supported) {
 
-    /** A tensor operation of a converter ({@code MergeModulelist}, {@code Concatenate}, {@code Transpose}, …). */
-    public record Operation(String op, int dim, int dim0, int dim1) {}
+    /**
+     * A tensor operation of a converter ({@code MergeModulelist}, {@code Concatenate}, {@code Transpose}, …).
+     *
+     * @param checkDims for {@code Transpose}: transformers transposes only when the on-disk shape differs from the
+     *     parameter's (so a checkpoint saved in the in-memory layout loads as it is)
+     */
+    public record Operation(String op, int dim, int dim0, int dim1, boolean checkDims) {
+        public Operation(String op, int dim, int dim0, int dim1) {
+            this(op, dim, dim0, dim1, false);
+        }
+    }
 
     /** The rename of one key: the new key and, when this rule matched, the index of the source that matched. */
     public record Renamed(String key, int sourceIndex) {

@@ -2,6 +2,7 @@ package dev.mergeline.core.merge;
 
 import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.plan.ModuleKind;
+import dev.mergeline.core.plan.ParamSlice;
 import dev.mergeline.core.plan.PlannedTensor;
 import dev.mergeline.core.plan.TensorOp;
 import dev.mergeline.core.validation.RejectedException;
@@ -184,6 +185,9 @@ public final class MergeExecutor {
         DType from = src.info().dtype();
         DType to = t.dtype();
         List<Block> blocks = new ArrayList<>();
+        if (op instanceof TensorOp.LowRank lowRank && lowRank.parameter() != null) {
+            return new Step(t, Kind.LOW_RANK, src, parameterBlocks(lowRank.parameter(), from, to));
+        }
         if (op instanceof TensorOp.LowRank lowRank) {
             int rows = t.shape().get(0).intValue();
             int cols = t.shape().get(1).intValue();
@@ -217,6 +221,26 @@ public final class MergeExecutor {
     /** Rows of {@code cols} fp32 values that fit the block budget (at least one). */
     private int rowsPerBlock(int rows, int cols) {
         return (int) Math.max(1, Math.min(rows, blockBytes / Math.max(1, (long) cols * 4)));
+    }
+
+    /** A parameter's tensor in row blocks that never span two experts (each expert has its own factors). */
+    private List<Block> parameterBlocks(ParamSlice slice, DType from, DType to) {
+        int rows = slice.rowsPerExpert();
+        int cols = slice.columns();
+        List<Block> perExpert = rowBlocks(rows, cols, rowsPerBlock(rows, cols), from, to);
+        if (!slice.allExperts()) {
+            return perExpert;
+        }
+        List<Block> blocks = new ArrayList<>();
+        long expertBytes = Math.multiplyExact(Math.multiplyExact((long) rows, cols), from.byteSize());
+        for (int e = 0; e < slice.experts(); e++) {
+            for (Block b : perExpert) {
+                blocks.add(new Block(Math.addExact(Math.multiplyExact(e, rows), b.first()), b.count(),
+                        Math.addExact(Math.multiplyExact(e, expertBytes), b.inOffset()), b.inBytes(), b.outBytes(),
+                        b.work()));
+            }
+        }
+        return blocks;
     }
 
     /** A [rows, cols] tensor cut into blocks of {@code rowsPerBlock} whole rows. */
@@ -358,6 +382,10 @@ public final class MergeExecutor {
         TensorOp.LowRank op = (TensorOp.LowRank) t.op();
         ByteBuffer a = loader.load(store.adapterTensor(op.loraA()));
         ByteBuffer b = loader.load(store.adapterTensor(op.loraB()));
+        if (op.parameter() != null) {
+            parameterDelta(s, op, a, b, inputs, outputs, readQueue, writeQueue, p);
+            return;
+        }
         int rows = t.shape().get(0).intValue();
         int cols = t.shape().get(1).intValue();
         int r = op.rank();
@@ -395,6 +423,53 @@ public final class MergeExecutor {
             });
         }
         verification.add(probe.result());
+    }
+
+    /**
+     * A {@code target_parameters} delta: each block takes its expert's factors ({@link ParamFactors}); PEFT rounds
+     * the delta to the parameter's dtype before adding it. One probe per expert checks the expert's rows.
+     */
+    private void parameterDelta(Step s, TensorOp.LowRank op, ByteBuffer a, ByteBuffer b, BufferPool inputs,
+            BufferPool outputs, BlockingQueue<Input> readQueue, BlockingQueue<Task> writeQueue, Pipeline.Stage p)
+            throws InterruptedException {
+        PlannedTensor t = s.tensor();
+        ParamSlice slice = op.parameter();
+        int r = op.rank();
+        int rows = slice.rowsPerExpert();
+        int cols = slice.columns();
+        DType baseType = s.source().info().dtype();
+        if (MergeVerification.allZero(b)) {
+            verification.zeroFactor(t.name(), op.loraB());
+        }
+        int expert = -1;
+        ParamFactors factors = null;
+        TensorProbe probe = null;
+        for (Block block : s.blocks()) {
+            int e = slice.allExperts() ? block.first() / rows : slice.expert();
+            if (e != expert) {
+                if (probe != null) {
+                    verification.add(probe.result());
+                }
+                expert = e;
+                factors = ParamFactors.of(a, b, r, slice, e);
+                String name = slice.allExperts() ? t.name() + "[" + e + "]" : t.name();
+                probe = verification.probe(name, rows, cols, r, op.scale(), t.dtype(), factors.left(),
+                        factors.right(), null, false);
+            }
+            int row0 = block.first() - (slice.allExperts() ? e * rows : 0);
+            int n = block.count();
+            ByteBuffer leftRows = slice(factors.left(), (long) row0 * r * 4, Math.multiplyExact(Math.multiplyExact(n, r), 4));
+            ByteBuffer right = factors.right();
+            TensorProbe expertProbe = probe;
+            mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> {
+                kernel.lowRank(new LowRankBlock(in, baseType, t.dtype(), leftRows, right, n, cols, r, op.scale(),
+                        LowRankBlock.DeltaRounding.DELTA_FIRST, null, out));
+                expertProbe.checkBlock(in, baseType, out, row0, n);
+            });
+        }
+        if (probe != null) {
+            verification.add(probe.result());
+        }
     }
 
     private void addBias(TensorStore store, Step s, BufferPool inputs, BufferPool outputs,

@@ -51,7 +51,7 @@ public final class AdapterConfigParser {
     private static final Set<String> UNSUPPORTED_UNLESS_DEFAULT = Set.of(
             "megatron_config", "lora_ga_config", "velora_config",
             "alora_invocation_tokens", "use_qalora", "monteclora_config", "layer_replication",
-            "target_parameters", "use_bdlora", "arrow_config", "kasa_config", "ensure_weight_tying");
+            "use_bdlora", "arrow_config", "kasa_config", "ensure_weight_tying");
 
     /** {@code init_lora_weights} values that leave the base weights untouched. */
     private static final Set<String> BASE_PRESERVING_INITS = Set.of("gaussian", "eva", "orthogonal");
@@ -60,7 +60,7 @@ public final class AdapterConfigParser {
             "peft_type", "task_type", "base_model_name_or_path", "peft_version", "r", "lora_alpha",
             "use_rslora", "use_dora", "target_modules", "exclude_modules", "layers_to_transform",
             "layers_pattern", "rank_pattern", "alpha_pattern", "modules_to_save", "bias", "lora_bias",
-            "init_lora_weights", "trainable_token_indices");
+            "init_lora_weights", "trainable_token_indices", "target_parameters");
 
     private final ObjectMapper mapper;
 
@@ -142,6 +142,7 @@ public final class AdapterConfigParser {
             boolean loraBias = bool("lora_bias");
             ModuleSelector targets = selector("target_modules", true);
             ModuleSelector excludes = selector("exclude_modules", false);
+            strings("target_parameters", false); // PEFT's ParamWrapper targets; read by MergePlanner from raw()
             List<Integer> layers = layers();
             List<String> layersPattern = strings("layers_pattern", true);
             for (String p : layersPattern) {

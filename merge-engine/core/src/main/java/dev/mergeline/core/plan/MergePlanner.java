@@ -75,6 +75,10 @@ public final class MergePlanner {
         private final List<String> notes = new ArrayList<>();
         private NameTranslation names = NameTranslation.IDENTITY;
         private final NameResolver resolver;
+        /** LoRA on parameters (target_parameters); its factors are not in loraModules. */
+        private final ParamWrappers paramWrappers;
+        /** Per-expert LoRA that PEFT converts onto fused experts. */
+        private final LegacyExperts legacyExperts;
         private int replaced;
 
         Run(AdapterConfig cfg, List<TensorInfo> adapterTensors, ModelConfig base, List<TensorInfo> baseTensors,
@@ -86,7 +90,13 @@ public final class MergePlanner {
             this.resolver = new NameResolver(base, baseByName.keySet());
             adapterTensors.forEach(t -> keepFirst(adapterByName, t.name(), t, "the adapter"));
             embeddings = EmbeddingNames.find(baseByName.keySet());
+            paramWrappers = new ParamWrappers(cfg, base, baseByName,
+                    MemoryParameters.of(resolver.rules(), baseByName), resolver);
+            legacyExperts = new LegacyExperts(cfg, base, resolver.rules());
             for (TensorInfo t : adapterByName.values()) {
+                if (paramWrappers.claim(t)) {
+                    continue;
+                }
                 AdapterKey key = AdapterKey.parse(t.name());
                 switch (key.role()) {
                     // Whole tensors under two spellings are PEFT's own (a modules_to_save copy beside a
@@ -134,6 +144,7 @@ public final class MergePlanner {
                 throw new RejectedException(reasons);
             }
             loraModules.forEach(this::planModule);
+            paramWrappers.plan(opsByBaseName, reasons, notes);
             fullTensors.forEach(this::planFull);
             planTokenRows();
             checkTargetsHaveKeys();
@@ -260,6 +271,13 @@ public final class MergePlanner {
                 }
             }
             if (!checkPair(module, a, b, in, out)) {
+                return;
+            }
+            Optional<LegacyExperts.Decision> legacy = legacyExperts.plan(module, weightName, w, a, b, reasons);
+            if (legacy.isPresent()) {
+                if (legacy.get().op() != null) {
+                    opsByBaseName.put(weightName, legacy.get().op());
+                }
                 return;
             }
             int rank = a.shape().get(0).intValue();
@@ -427,7 +445,7 @@ public final class MergePlanner {
             // Full replacements come before deltas: a delta then applies to the replaced tensor.
             if (existing instanceof TensorOp.LowRank lr) {
                 opsByBaseName.put(baseName, new TensorOp.LowRank(replacement, lr.kind(), lr.loraA(), lr.loraB(),
-                        lr.rank(), lr.scale(), lr.magnitude()));
+                        lr.rank(), lr.scale(), lr.magnitude(), lr.parameter()));
             } else if (existing instanceof TensorOp.AddBias ab) {
                 opsByBaseName.put(baseName, new TensorOp.AddBias(replacement, ab.loraBBias(), ab.scale()));
             } else {

@@ -28,6 +28,11 @@ final class NameResolver {
         this.rules = WeightConversions.pinned().rulesFor(base);
     }
 
+    /** transformers' rules for the base, when it has any. */
+    Optional<ConversionRules> rules() {
+        return rules;
+    }
+
     /**
      * The translation transformers' rules give: every on-disk tensor of the base renamed to its in-memory name
      * (tensors a converter fuses, such as per-expert weights, keep their names: adapters that name them

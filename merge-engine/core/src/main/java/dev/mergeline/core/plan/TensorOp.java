@@ -21,9 +21,24 @@ public sealed interface TensorOp {
      * @param rank the rank r
      * @param scale alpha/r or alpha/√r, in fp32
      * @param magnitude DoRA magnitude vector in the adapter, or null
+     * @param parameter for {@link ModuleKind#PARAMETER}: which part of the wrapped parameter's delta this tensor
+     *     holds; null otherwise
      */
     record LowRank(TensorSource source, ModuleKind kind, String loraA, String loraB, int rank, float scale,
-            String magnitude) implements TensorOp {}
+            String magnitude, ParamSlice parameter) implements TensorOp {
+
+        public LowRank {
+            if ((kind == ModuleKind.PARAMETER) != (parameter != null)) {
+                throw new IllegalArgumentException("a parameter slice goes with ModuleKind.PARAMETER only");
+            }
+        }
+
+        /** A LoRA pair on a module (Linear, Conv1D, Embedding). */
+        public LowRank(TensorSource source, ModuleKind kind, String loraA, String loraB, int rank, float scale,
+                String magnitude) {
+            this(source, kind, loraA, loraB, rank, scale, magnitude, null);
+        }
+    }
 
     /** {@code b' = b + scale·lora_B.bias} ({@code lora_bias=True}). */
     record AddBias(TensorSource source, String loraBBias, float scale) implements TensorOp {}

@@ -143,7 +143,9 @@ public final class OfflineMerger {
         }
         List<String> mergedModules = plan.tensors().stream()
                 .filter(t -> t.op() instanceof TensorOp.LowRank)
-                .map(t -> t.name().substring(0, t.name().length() - ".weight".length()))
+                // a fused expert parameter (gpt-oss mlp.experts.gate_up_proj) has no .weight suffix
+                .map(t -> t.name().endsWith(".weight") ? t.name().substring(0, t.name().length() - ".weight".length())
+                        : t.name())
                 .toList();
         boolean sharded = files.stream().anyMatch(f -> f.fileName().equals(FileNames.INDEX));
         return new Manifest(1,

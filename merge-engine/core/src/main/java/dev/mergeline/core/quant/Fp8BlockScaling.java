@@ -47,12 +47,22 @@ public record Fp8BlockScaling(int blockRows, int blockCols) {
     public void dequantize(ByteBuffer fp8, FloatBuffer scaleInv, int row0, int n, int cols, ByteBuffer out,
             DType outType) {
         int gridCols = (int) gridCols(cols);
+        int in0 = fp8.position();
+        boolean bf16 = outType == DType.BF16 && out.order() == java.nio.ByteOrder.LITTLE_ENDIAN;
         for (int i = 0; i < n; i++) {
             int gridRow = (row0 + i) / blockRows * gridCols;
             int base = i * cols;
-            for (int j = 0; j < cols; j++) {
-                float value = Fp8E4m3.decode(fp8.get(fp8.position() + base + j)) * scaleInv.get(gridRow + j / blockCols);
-                FloatBits.put(out, outType, base + j, value);
+            for (int c0 = 0; c0 < cols; c0 += blockCols) {
+                float s = scaleInv.get(gridRow + c0 / blockCols);
+                int end = Math.min(cols, c0 + blockCols);
+                for (int j = base + c0; j < base + end; j++) {
+                    float value = Fp8E4m3.decode(fp8.get(in0 + j)) * s;
+                    if (bf16) {
+                        out.putShort(out.position() + 2 * j, FloatBits.floatToBf16(value));
+                    } else {
+                        FloatBits.put(out, outType, j, value);
+                    }
+                }
             }
         }
     }
@@ -72,26 +82,31 @@ public record Fp8BlockScaling(int blockRows, int blockCols) {
         if (row0 % blockRows != 0) {
             throw new IllegalArgumentException("row " + row0 + " does not start a block of " + blockRows + " rows");
         }
+        float[] w = new float[Math.multiplyExact(n, cols)];
+        for (int k = 0; k < w.length; k++) {
+            w[k] = FloatBits.get(in, inType, k);
+        }
         int gridCols = (int) gridCols(cols);
+        int out0 = out.position();
         for (int r0 = 0; r0 < n; r0 += blockRows) {
-            int rows = Math.min(blockRows, n - r0);
+            int rowEnd = Math.min(n, r0 + blockRows);
             int gridRow = (row0 + r0) / blockRows;
             for (int c0 = 0; c0 < cols; c0 += blockCols) {
-                int width = Math.min(blockCols, cols - c0);
+                int colEnd = Math.min(cols, c0 + blockCols);
                 float amax = 0f;
-                for (int i = r0; i < r0 + rows; i++) {
-                    for (int j = c0; j < c0 + width; j++) {
-                        float v = Math.abs(FloatBits.get(in, inType, i * cols + j));
+                for (int i = r0; i < rowEnd; i++) {
+                    for (int k = i * cols + c0; k < i * cols + colEnd; k++) {
+                        float v = Math.abs(w[k]);
                         amax = v > amax || Float.isNaN(v) ? v : amax;
                     }
                 }
                 float scale = amax > 0f ? (1f / amax) * Fp8E4m3.MAX : 1f;
                 scaleInv[gridRow * gridCols + c0 / blockCols] = 1f / scale;
-                for (int i = r0; i < r0 + rows; i++) {
-                    for (int j = c0; j < c0 + width; j++) {
-                        float scaled = FloatBits.get(in, inType, i * cols + j) * scale;
+                for (int i = r0; i < rowEnd; i++) {
+                    for (int k = i * cols + c0; k < i * cols + colEnd; k++) {
+                        float scaled = w[k] * scale;
                         float clamped = Float.isNaN(scaled) ? scaled : Math.max(-Fp8E4m3.MAX, Math.min(Fp8E4m3.MAX, scaled));
-                        out.put(out.position() + i * cols + j, Fp8E4m3.encode(clamped));
+                        out.put(out0 + k, Fp8E4m3.encode(clamped));
                     }
                 }
             }

@@ -102,6 +102,9 @@ public final class BaseQuantization {
                         + " defined on the 16-bit weights they were made from. Merge into that original 16-bit base"
                         + " and load the merged model with bitsandbytes again");
             }
+            case "compressed-tensors" -> refuse(reasons, "COMPRESSED_TENSORS", "compressed-tensors ("
+                    + config.path("format").asText("unknown format") + ") bases are refused: merge into the unquantized"
+                    + " base and quantize the merged model with llm-compressor again");
             case "mxfp4" -> refuse(reasons, "MXFP4", "MXFP4 (4-bit e2m1 values with e8m0 block scales) bases are"
                     + " refused: merge into the 16-bit release of the model, or dequantize it to bf16 first");
             default -> refuse(reasons, "UNKNOWN_METHOD", "quantization method '" + (method.isEmpty() ? "(none)" : method)

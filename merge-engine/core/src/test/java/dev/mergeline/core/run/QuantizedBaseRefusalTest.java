@@ -72,6 +72,12 @@ class QuantizedBaseRefusalTest {
     }
 
     @Test
+    void compressedTensorsIsRefused() throws Exception {
+        assertSays(refusal(q -> q.put("quant_method", "compressed-tensors").put("format", "float-quantized")),
+                "COMPRESSED_TENSORS", "llm-compressor");
+    }
+
+    @Test
     void mxfp4IsRefused() throws Exception {
         assertSays(refusal(q -> q.put("quant_method", "mxfp4")), "MXFP4", "16-bit release");
     }

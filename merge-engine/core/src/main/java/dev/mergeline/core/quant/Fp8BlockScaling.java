@@ -83,8 +83,14 @@ public record Fp8BlockScaling(int blockRows, int blockCols) {
             throw new IllegalArgumentException("row " + row0 + " does not start a block of " + blockRows + " rows");
         }
         float[] w = new float[Math.multiplyExact(n, cols)];
-        for (int k = 0; k < w.length; k++) {
-            w[k] = FloatBits.get(in, inType, k);
+        if (inType == DType.BF16 && in.order() == java.nio.ByteOrder.LITTLE_ENDIAN) {
+            for (int k = 0, at = in.position(); k < w.length; k++, at += 2) {
+                w[k] = FloatBits.bf16ToFloat(in.getShort(at));
+            }
+        } else {
+            for (int k = 0; k < w.length; k++) {
+                w[k] = FloatBits.get(in, inType, k);
+            }
         }
         int gridCols = (int) gridCols(cols);
         int out0 = out.position();

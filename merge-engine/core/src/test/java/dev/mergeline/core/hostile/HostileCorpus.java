@@ -344,6 +344,14 @@ public final class HostileCorpus {
                         c -> ((ObjectNode) c.get("quantization_config")).put("scale_fmt", "ue8m0")), weights),
                 expected("BASE_QUANTIZED", "SCALE_FORMAT", "validate", null, "ue8m0",
                         "quantization_config.scale_fmt ue8m0 (power-of-two scales), a scale format that is refused"));
+        addWithBase("base-fp8-weight-e5m2", adapter, baseFiles(config, rewriteHeader(weights,
+                        h -> ((ObjectNode) h.get("model.layers.1.mlp.up_proj.weight")).put("dtype", "F8_E5M2"))),
+                expected("BASE_QUANTIZED", "FP8_E5M2", "validate", null, "F8_E5M2",
+                        "an untouched weight stored as F8_E5M2: the format is recognised and refused, not copied as e4m3"));
+        addWithBase("base-fp8-scale-not-f32", adapter, baseFiles(config, rewriteHeader(weights,
+                        h -> ((ObjectNode) h.get(scale)).put("dtype", "I32"))),
+                expected("BASE_QUANTIZED", "SCALE_FORMAT", "validate", null, "I32",
+                        "q_proj's scale grid stored as I32 (same bytes): only F32 block scales are read"));
         addWithBase("base-fp8-scale-nan", adapter, baseFiles(config, poke(weights, "q_proj.weight_scale_inv", 1,
                         Float.NaN)), expected("BASE_QUANTIZED", "INVALID_SCALE", "merge", null, "element 1",
                         "NaN in the scale grid of a weight the adapter changes: valid headers, found when the merge"

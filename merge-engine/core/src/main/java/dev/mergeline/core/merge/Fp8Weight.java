@@ -26,6 +26,8 @@ final class Fp8Weight {
     private final float[] newScaleInv;
     private ByteBuffer dequantized;
     private ByteBuffer merged;
+    /** fp32 copy of the rows being re-quantized, reused across blocks. */
+    private float[] work = new float[0];
 
     private Fp8Weight(String name, Fp8BlockScaling scaling, DType workType, int cols, FloatBuffer scaleInv,
             boolean requantize) {
@@ -79,7 +81,11 @@ final class Fp8Weight {
 
     /** Re-quantizes the merged rows into {@code out}, recording their block scales. */
     void quantize(ByteBuffer mergedRows, int row0, int n, ByteBuffer out) {
-        scaling.quantize(mergedRows, workType, row0, n, cols, out, newScaleInv);
+        int count = Math.multiplyExact(n, cols);
+        if (work.length < count) {
+            work = new float[count];
+        }
+        scaling.quantize(mergedRows, workType, row0, n, cols, out, newScaleInv, work);
     }
 
     /** The re-quantized weight's {@code weight_scale_inv}, once every block is done. */

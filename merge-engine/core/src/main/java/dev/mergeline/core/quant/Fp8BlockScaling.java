@@ -79,16 +79,23 @@ public record Fp8BlockScaling(int blockRows, int blockCols) {
      * @param scaleInv the weight's whole scale grid, row-major; the block rows covered are written
      */
     public void quantize(ByteBuffer in, DType inType, int row0, int n, int cols, ByteBuffer out, float[] scaleInv) {
+        quantize(in, inType, row0, n, cols, out, scaleInv, new float[Math.multiplyExact(n, cols)]);
+    }
+
+    /** {@link #quantize(ByteBuffer, DType, int, int, int, ByteBuffer, float[])} with a caller's work array of at least n × cols. */
+    public void quantize(ByteBuffer in, DType inType, int row0, int n, int cols, ByteBuffer out, float[] scaleInv,
+            float[] work) {
         if (row0 % blockRows != 0) {
             throw new IllegalArgumentException("row " + row0 + " does not start a block of " + blockRows + " rows");
         }
-        float[] w = new float[Math.multiplyExact(n, cols)];
+        float[] w = work;
+        int count = Math.multiplyExact(n, cols);
         if (inType == DType.BF16 && in.order() == java.nio.ByteOrder.LITTLE_ENDIAN) {
-            for (int k = 0, at = in.position(); k < w.length; k++, at += 2) {
+            for (int k = 0, at = in.position(); k < count; k++, at += 2) {
                 w[k] = FloatBits.bf16ToFloat(in.getShort(at));
             }
         } else {
-            for (int k = 0; k < w.length; k++) {
+            for (int k = 0; k < count; k++) {
                 w[k] = FloatBits.get(in, inType, k);
             }
         }

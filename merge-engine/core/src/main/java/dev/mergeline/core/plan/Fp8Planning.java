@@ -34,17 +34,19 @@ final class Fp8Planning {
         Set<String> dropped = new HashSet<>();
         List<PlannedTensor> weights = new ArrayList<>();
         for (PlannedTensor t : tensors) {
-            TensorInfo source = t.op().source().origin() == TensorSource.Origin.BASE ? base.get(t.op().source().name()) : null;
+            TensorInfo source = base.get(t.name());
             if (source == null || source.dtype() != DType.F8_E4M3) {
                 weights.add(t);
                 continue;
             }
             String scale = BaseQuantization.scaleName(source.name());
+            boolean fromBase = t.op().source().equals(TensorSource.base(source.name()));
             boolean lora = t.op() instanceof TensorOp.LowRank lr && lr.kind() == ModuleKind.LINEAR && source.rank() == 2;
-            if (!lora && !(t.op() instanceof TensorOp.Copy)) {
+            if (!fromBase || (!lora && !(t.op() instanceof TensorOp.Copy))) {
                 reasons.add(Reason.about(ReasonCode.PEFT_VARIANT_UNSUPPORTED, t.name(), "FP8 weight " + t.name()
                         + " is changed by an operation other than a LoRA on a Linear layer ("
-                        + t.op().getClass().getSimpleName() + "), which is not merged into FP8 weights"));
+                        + (fromBase ? t.op().getClass().getSimpleName() : "replaced by " + t.op().source().name())
+                        + "), which is not merged into FP8 weights"));
                 continue;
             }
             if (outputDType.isPresent()) {

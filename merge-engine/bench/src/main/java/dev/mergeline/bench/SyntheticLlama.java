@@ -37,8 +37,12 @@ import java.util.SplittableRandom;
  * <pre>
  * java -jar mergeline-bench.jar --out DIR [--size-gib 2] [--layers N] [--hidden 4096]
  *      [--intermediate 11008] [--vocab 32000] [--rank 16] [--alpha 32] [--shard-size 1000000000] [--seed 1]
+ *      [--fp8-block 128]
  * </pre>
- * Without {@code --layers}, as many layers as bring the checkpoint closest to {@code --size-gib}.
+ * Without {@code --layers}, as many layers as bring the bf16 checkpoint closest to {@code --size-gib}.
+ * With {@code --fp8-block B}, the seven projections of every layer are FP8 block-scaled
+ * ({@code F8_E4M3} weights, random finite bytes, and F32 {@code weight_scale_inv} grids of B × B
+ * blocks; {@code quantization_config} {@code quant_method} "fp8"), as DeepSeek-V3 and Qwen3-FP8 ship.
  */
 public final class SyntheticLlama {
 
@@ -115,7 +119,7 @@ public final class SyntheticLlama {
         Result r = generate(Path.of(flags.get("out")), shape, Integer.parseInt(flags.getOrDefault("rank", "16")),
                 Double.parseDouble(flags.getOrDefault("alpha", "32")),
                 Long.parseLong(flags.getOrDefault("shard-size", "1000000000")),
-                Long.parseLong(flags.getOrDefault("seed", "1")));
+                Long.parseLong(flags.getOrDefault("seed", "1")), Integer.parseInt(flags.getOrDefault("fp8-block", "0")));
         System.out.printf(Locale.ROOT, "generated %s: %d layers, %.3f GiB in %d files; adapter %.1f MiB (%.1f s)%n",
                 r.base().getParent(), shape.layers(), r.baseBytes() / (double) (1L << 30), r.baseFiles(),
                 r.adapterBytes() / (double) (1L << 20), (System.nanoTime() - t0) / 1e9);
@@ -124,17 +128,29 @@ public final class SyntheticLlama {
     /** Writes {@code out/base} and {@code out/adapter}; both must not exist yet or be empty. */
     public static Result generate(Path out, Shape shape, int rank, double alpha, long maxShardBytes, long seed)
             throws IOException {
+        return generate(out, shape, rank, alpha, maxShardBytes, seed, 0);
+    }
+
+    /** As {@link #generate(Path, Shape, int, double, long, long)}; {@code fp8Block} > 0 quantizes the projections. */
+    public static Result generate(Path out, Shape shape, int rank, double alpha, long maxShardBytes, long seed,
+            int fp8Block) throws IOException {
         Path base = out.resolve("base");
         Path adapter = out.resolve("adapter");
         Files.createDirectories(base);
         Files.createDirectories(adapter);
         long baseBytes = 0;
         int baseFiles = 0;
-        for (WrittenFile f : writeBase(base, shape, maxShardBytes, seed)) {
+        for (WrittenFile f : writeBase(base, shape, maxShardBytes, seed, fp8Block)) {
             baseBytes += Files.size(base.resolve(f.fileName()));
             baseFiles += f.fileName().endsWith(".safetensors") ? 1 : 0;
         }
-        Files.write(base.resolve("config.json"), JSON.writeValueAsBytes(config(shape)));
+        ObjectNode config = config(shape);
+        if (fp8Block > 0) {
+            ObjectNode q = config.putObject("quantization_config").put("activation_scheme", "dynamic").put("fmt", "e4m3")
+                    .put("quant_method", "fp8");
+            q.putArray("weight_block_size").add(fp8Block).add(fp8Block);
+        }
+        Files.write(base.resolve("config.json"), JSON.writeValueAsBytes(config));
         ObjectNode generation = JSON.createObjectNode().put("bos_token_id", 1).put("eos_token_id", 2)
                 .put("transformers_version", "5.17.0");
         Files.write(base.resolve("generation_config.json"), JSON.writeValueAsBytes(generation));
@@ -146,13 +162,25 @@ public final class SyntheticLlama {
 
     /** Base tensors in the order transformers' state_dict lists them. */
     static List<TensorSpec> baseTensors(Shape s) {
+        return baseTensors(s, 0);
+    }
+
+    /** With {@code fp8Block} > 0, each projection is an F8_E4M3 weight followed by its F32 scale grid. */
+    static List<TensorSpec> baseTensors(Shape s, int fp8Block) {
         List<TensorSpec> t = new ArrayList<>();
         t.add(bf16("model.embed_tokens.weight", s.vocab(), s.hidden()));
         for (int i = 0; i < s.layers(); i++) {
             String p = "model.layers." + i + ".";
             for (String proj : TARGETS) {
                 int[] outIn = outIn(s, proj);
-                t.add(bf16(p + module(proj) + ".weight", outIn[0], outIn[1]));
+                String name = p + module(proj) + ".weight";
+                if (fp8Block > 0) {
+                    t.add(new TensorSpec(name, DType.F8_E4M3, List.of((long) outIn[0], (long) outIn[1])));
+                    t.add(new TensorSpec(name + "_scale_inv", DType.F32, List.of(
+                            (long) (outIn[0] + fp8Block - 1) / fp8Block, (long) (outIn[1] + fp8Block - 1) / fp8Block)));
+                } else {
+                    t.add(bf16(name, outIn[0], outIn[1]));
+                }
             }
             t.add(bf16(p + "input_layernorm.weight", s.hidden()));
             t.add(bf16(p + "post_attention_layernorm.weight", s.hidden()));
@@ -184,8 +212,9 @@ public final class SyntheticLlama {
         };
     }
 
-    private static List<WrittenFile> writeBase(Path dir, Shape shape, long maxShardBytes, long seed) throws IOException {
-        List<TensorSpec> specs = baseTensors(shape);
+    private static List<WrittenFile> writeBase(Path dir, Shape shape, long maxShardBytes, long seed, int fp8Block)
+            throws IOException {
+        List<TensorSpec> specs = baseTensors(shape, fp8Block);
         ShardLayout layout = ShardLayout.plan(specs, maxShardBytes);
         ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         try (CheckpointWriter writer = new CheckpointWriter(dir, layout, Map.of())) {
@@ -196,7 +225,11 @@ public final class SyntheticLlama {
                     for (long left = spec.byteLength(); left > 0; ) {
                         int n = (int) Math.min(CHUNK_BYTES, left);
                         chunk.clear().limit(n);
-                        fillBf16(chunk, rng, norm);
+                        switch (spec.dtype()) {
+                            case F8_E4M3 -> fillFp8(chunk, rng);
+                            case F32 -> fillScales(chunk, rng);
+                            default -> fillBf16(chunk, rng, norm);
+                        }
                         sink.write(chunk);
                         left -= n;
                     }
@@ -219,6 +252,21 @@ public final class SyntheticLlama {
         }
         for (int i = whole * 8; i < n; i += 2) {
             chunk.putShort(chunk.position() + i, (short) (norm ? 0x3F80 : bf16Lanes(rng.nextLong())));
+        }
+    }
+
+    /** Random finite e4m3 bytes (NaN, {@code S.1111.111}, becomes the largest value). */
+    static void fillFp8(ByteBuffer chunk, SplittableRandom rng) {
+        for (int i = chunk.position(); i < chunk.limit(); i++) {
+            byte b = (byte) rng.nextInt();
+            chunk.put(i, (b & 0x7F) == 0x7F ? (byte) (b - 1) : b);
+        }
+    }
+
+    /** Block scales of weights whose largest magnitude is 2⁻⁶…2⁻⁵: amax / 448. */
+    static void fillScales(ByteBuffer chunk, SplittableRandom rng) {
+        for (int i = chunk.position(); i + 4 <= chunk.limit(); i += 4) {
+            chunk.putFloat(i, (float) ((1 + rng.nextDouble()) / 64 / 448));
         }
     }
 

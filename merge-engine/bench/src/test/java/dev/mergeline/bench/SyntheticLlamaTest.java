@@ -80,6 +80,30 @@ class SyntheticLlamaTest {
         }
     }
 
+    /** With --fp8-block, the projections are F8_E4M3 with fitting scale grids and merge back into FP8. */
+    @Test
+    void fp8CheckpointMergesInItsFormat(@TempDir Path tmp) throws Exception {
+        SyntheticLlama.Shape shape = new SyntheticLlama.Shape(64, 96, 128, 1);
+        SyntheticLlama.Result r = SyntheticLlama.generate(tmp.resolve("gen"), shape, 4, 8, Long.MAX_VALUE, 7, 32);
+        JsonNode config = new ObjectMapper().readTree(r.base().resolve("config.json").toFile());
+        assertEquals("fp8", config.at("/quantization_config/quant_method").asText());
+        Path out = tmp.resolve("merged");
+        Manifest m;
+        try (ReferenceMergeKernel kernel = new ReferenceMergeKernel()) {
+            m = new OfflineMerger(kernel).merge(r.base(), r.adapter(), out,
+                    new MergeOptions(Optional.empty(), MergeOptions.DEFAULT_SHARD_BYTES, 4096));
+        }
+        assertEquals(7, m.counts().merged());
+        assertEquals("fp8", m.output().quantization().method());
+        try (Checkpoint merged = Checkpoint.open(out)) {
+            TensorInfo down = merged.tensor("model.layers.0.mlp.down_proj.weight").orElseThrow();
+            assertEquals(dev.mergeline.safetensors.DType.F8_E4M3, down.dtype());
+            assertEquals(java.util.List.of(2L, 3L),
+                    merged.tensor("model.layers.0.mlp.down_proj.weight_scale_inv").orElseThrow().shape(),
+                    "[ceil(64/32), ceil(96/32)]");
+        }
+    }
+
     @Test
     void layersFollowTheRequestedSize() {
         SyntheticLlama.Shape two = SyntheticLlama.Shape.forBytes(4096, 11008, 32000, 2L << 30);

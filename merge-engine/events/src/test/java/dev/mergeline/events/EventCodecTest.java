@@ -369,6 +369,22 @@ class EventCodecTest {
 
     // ---- encoding: nulls omitted, Reason round trip
 
+    /** An FP8 output names its quantization in the ready event; a plain one omits the field. */
+    @Test
+    void readyEventStatesAQuantizedOutputFormat() throws Exception {
+        CloudEvent<MergedModelReady> e = EventFixtures.event(EventFixtures.MERGED_MODEL_READY, MergedModelReady.class);
+        assertEquals(null, e.data().output().quantization());
+        assertFalse(names(JSON.readTree(codec.encode(e)).at("/data/output")).contains("quantization"));
+        OutputRef plain = e.data().output();
+        OutputRef fp8 = new OutputRef(plain.bucket(), plain.prefix(), plain.format(), plain.dtype(), "fp8", plain.files());
+        MergedModelReady d = e.data();
+        CloudEvent<MergedModelReady> quantized = CloudEvent.create("/test", new MergedModelReady(d.jobId(), d.adapter(),
+                d.base(), fp8, d.counts(), d.timingsMs(), d.engine(), d.reemitted(), d.verification()));
+        JsonNode output = JSON.readTree(codec.encode(quantized)).at("/data/output");
+        assertEquals("fp8", output.path("quantization").asText());
+        assertEquals("fp8", codec.decode(codec.encode(quantized), MergedModelReady.class).data().output().quantization());
+    }
+
     @Test
     void nullsAreOmitted() throws Exception {
         AdapterRef adapter = AdapterRef.of(new AdapterLocation("mergeline", "a1"));

@@ -197,7 +197,8 @@ class InputRulesAcrossSourcesTest {
         try (Stream<Path> s = Files.list(corpus)) {
             for (Path c : s.filter(Files::isDirectory).sorted().toList()) {
                 JsonNode e = JSON.readTree(c.resolve("expected.json").toFile());
-                Path base = fixtureCase(e.path("base").asText("llama-bf16-plain")).resolve("base");
+                Path base = Files.isDirectory(c.resolve("base")) ? c.resolve("base")
+                        : fixtureCase(e.path("base").asText("llama-bf16-plain")).resolve("base");
                 String expected = e.path("rejectedBy").asText().equals("validate")
                         ? e.path("code").asText() + (e.has("detail") ? "/" + e.path("detail").asText() : "") : null;
                 cases.put("hostile/" + c.getFileName(), new Case(c.resolve("adapter"), base, InputLimits.defaults(),

@@ -521,7 +521,8 @@ public class MergeJobService {
             Map<String, Long> timings, boolean reemitted) {
         List<OutputFile> files = new ArrayList<>();
         manifest.output().files().forEach(f -> files.add(new OutputFile(prefix + f.name(), f.bytes(), f.sha256())));
-        OutputRef output = new OutputRef(bucket, prefix, OutputRef.SAFETENSORS, manifest.output().dtype(), files);
+        OutputRef output = new OutputRef(bucket, prefix, OutputRef.SAFETENSORS, manifest.output().dtype(),
+                manifest.output().quantization() == null ? null : manifest.output().quantization().method(), files);
         var c = manifest.counts();
         return new MergedModelReady(job.jobId(), job.adapter(), job.base(), output,
                 new Counts(c.merged(), c.replaced(), c.added(), c.copied()), timings,

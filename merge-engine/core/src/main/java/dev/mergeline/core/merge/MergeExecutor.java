@@ -168,7 +168,10 @@ public final class MergeExecutor {
 
     // ---- plan → steps and blocks -------------------------------------------------------------
 
-    private enum Kind { COPY, CONVERT, LOW_RANK, ADD_BIAS, REPLACE_ROWS }
+    private enum Kind { COPY, CONVERT, LOW_RANK, ADD_BIAS, REPLACE_ROWS, FP8_DEQUANTIZE, FP8_SCALES }
+
+    /** Scale grids of re-quantized FP8 weights, by weight, from the weight's step to its scale's. */
+    private final java.util.Map<String, float[]> fp8Scales = new java.util.HashMap<>();
 
     /**
      * One kernel call: {@code count} rows (LOW_RANK, REPLACE_ROWS, starting at row {@code first}) or elements
@@ -187,6 +190,19 @@ public final class MergeExecutor {
         List<Block> blocks = new ArrayList<>();
         if (op instanceof TensorOp.LowRank lowRank && lowRank.parameter() != null) {
             return new Step(t, Kind.LOW_RANK, src, parameterBlocks(lowRank.parameter(), from, to));
+        }
+        if (op instanceof TensorOp.Fp8Block fp8) {
+            int rows = t.shape().get(0).intValue();
+            int cols = t.shape().get(1).intValue();
+            // whole block rows, so that each block's amax is taken within one kernel call
+            int rowsPerBlock = Math.min(rows, Math.max(1, rowsPerBlock(rows, cols) / fp8.blockRows()) * fp8.blockRows());
+            return new Step(t, op.unwrapped() instanceof TensorOp.LowRank ? Kind.LOW_RANK : Kind.FP8_DEQUANTIZE, src,
+                    rowBlocks(rows, cols, rowsPerBlock, from, to));
+        }
+        if (op instanceof TensorOp.Fp8Scales) {
+            long n = src.info().elementCount();
+            return new Step(t, Kind.FP8_SCALES, src, List.of(new Block(0, Math.toIntExact(n), 0,
+                    src.info().byteLength(), n * 4, n * 4)));
         }
         if (op instanceof TensorOp.LowRank lowRank) {
             int rows = t.shape().get(0).intValue();
@@ -370,6 +386,18 @@ public final class MergeExecutor {
                 case LOW_RANK -> lowRank(store, s, inputs, outputs, readQueue, writeQueue, p);
                 case ADD_BIAS -> addBias(store, s, inputs, outputs, readQueue, writeQueue, p);
                 case REPLACE_ROWS -> replaceRows(store, s, inputs, outputs, readQueue, writeQueue, p);
+                case FP8_DEQUANTIZE -> {
+                    Fp8Weight fp8 = Fp8Weight.open(store, s.tensor(), (TensorOp.Fp8Block) s.tensor().op());
+                    for (Block b : s.blocks()) {
+                        mergeBlock(b, inputs, outputs, readQueue, writeQueue, p,
+                                (in, out) -> fp8.dequantizeInto(in, b.first(), b.count(), out));
+                    }
+                }
+                case FP8_SCALES -> {
+                    float[] scales = fp8Scales.remove(((TensorOp.Fp8Scales) s.tensor().op()).weight());
+                    mergeBlock(s.blocks().get(0), inputs, outputs, readQueue, writeQueue, p,
+                            (in, out) -> out.duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().put(scales));
+                }
             }
             p.put(writeQueue, Task.CLOSE);
         }
@@ -379,7 +407,8 @@ public final class MergeExecutor {
             BlockingQueue<Input> readQueue, BlockingQueue<Task> writeQueue, Pipeline.Stage p)
             throws IOException, RejectedException, InterruptedException {
         PlannedTensor t = s.tensor();
-        TensorOp.LowRank op = (TensorOp.LowRank) t.op();
+        TensorOp.LowRank op = (TensorOp.LowRank) t.op().unwrapped();
+        Fp8Weight fp8 = t.op() instanceof TensorOp.Fp8Block block ? Fp8Weight.open(store, t, block) : null;
         ByteBuffer a = loader.load(store.adapterTensor(op.loraA()));
         ByteBuffer b = loader.load(store.adapterTensor(op.loraB()));
         if (op.parameter() != null) {
@@ -407,8 +436,9 @@ public final class MergeExecutor {
                 ? LowRankBlock.DeltaRounding.DELTA_FIRST : LowRankBlock.DeltaRounding.FUSED;
         // DoRA normalises per output feature: rows of a Linear weight, columns of Conv1D/Embedding weights.
         boolean perColumn = op.kind() != ModuleKind.LINEAR;
-        DType baseType = s.source().info().dtype();
-        TensorProbe probe = verification.probe(t.name(), rows, cols, r, op.scale(), t.dtype(), left, right, magnitude,
+        DType baseType = fp8 == null ? s.source().info().dtype() : fp8.workType();
+        DType mergedType = fp8 == null ? t.dtype() : fp8.workType();
+        TensorProbe probe = verification.probe(t.name(), rows, cols, r, op.scale(), mergedType, left, right, magnitude,
                 perColumn);
         for (Block block : s.blocks()) {
             int row0 = block.first();
@@ -417,10 +447,19 @@ public final class MergeExecutor {
                     : new LowRankBlock.Dora(perColumn ? magnitude : slice(magnitude, row0 * 4L, n * 4), perColumn);
             ByteBuffer leftRows = slice(left, (long) row0 * r * 4, Math.multiplyExact(Math.multiplyExact(n, r), 4));
             mergeBlock(block, inputs, outputs, readQueue, writeQueue, p, (in, out) -> {
-                kernel.lowRank(new LowRankBlock(in, baseType, t.dtype(), leftRows, right, n, cols, r, op.scale(),
-                        rounding, dora, out));
-                probe.checkBlock(in, baseType, out, row0, n);
+                // an FP8 weight: dequantized before, re-quantized after, as transformers loads and saves it
+                ByteBuffer w = fp8 == null ? in : fp8.dequantize(in, row0, n);
+                ByteBuffer merged = fp8 == null ? out : fp8.mergedTarget(n, out);
+                kernel.lowRank(new LowRankBlock(w, baseType, mergedType, leftRows, right, n, cols, r, op.scale(),
+                        rounding, dora, merged));
+                probe.checkBlock(w, baseType, merged, row0, n);
+                if (fp8 != null && fp8.requantizes()) {
+                    fp8.quantize(merged, row0, n, out);
+                }
             });
+        }
+        if (fp8 != null && fp8.requantizes()) {
+            fp8Scales.put(t.name(), fp8.newScaleInv());
         }
         verification.add(probe.result());
     }

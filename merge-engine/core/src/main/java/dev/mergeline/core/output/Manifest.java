@@ -1,5 +1,6 @@
 package dev.mergeline.core.output;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.mergeline.core.peft.DefaultedField;
 import dev.mergeline.core.plan.MergePlan;
@@ -66,11 +67,29 @@ public record Manifest(
 
     /**
      * @param format "safetensors"
-     * @param dtype dtype of the floating-point weights
+     * @param dtype dtype of the floating-point weights (of those not quantized, when {@code quantization} is set)
+     * @param quantization how the weights are quantized, as {@code config.json}'s {@code quantization_config}
+     *     says; absent for plain weights of {@code dtype}
      * @param sharded whether {@code model.safetensors.index.json} lists several shards
      * @param files every file of the output except this manifest
      */
-    public record Output(String format, String dtype, boolean sharded, List<FileEntry> files) {}
+    public record Output(String format, String dtype,
+            @JsonInclude(JsonInclude.Include.NON_NULL) Quantization quantization, boolean sharded,
+            List<FileEntry> files) {
+        /** Plain weights, none quantized. */
+        public Output(String format, String dtype, boolean sharded, List<FileEntry> files) {
+            this(format, dtype, null, sharded, files);
+        }
+    }
+
+    /**
+     * The quantization of an output's weights.
+     *
+     * @param method {@code quant_method} ("fp8")
+     * @param format the element format of the quantized weights ("float8_e4m3fn")
+     * @param weightBlockSize rows and columns per scale block
+     */
+    public record Quantization(String method, String format, List<Integer> weightBlockSize) {}
 
     /** A file with its size and hex SHA-256. */
     public record FileEntry(String name, long bytes, String sha256) {

@@ -5,6 +5,8 @@ import dev.mergeline.core.hf.EmbeddingNames;
 import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.peft.AdapterConfig;
 import dev.mergeline.core.peft.ModuleSelector;
+import dev.mergeline.core.quant.BaseQuantization;
+import dev.mergeline.core.quant.Fp8BlockScaling;
 import dev.mergeline.core.plan.AdapterKey.Role;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
@@ -80,6 +82,8 @@ public final class MergePlanner {
         /** Per-expert LoRA that PEFT converts onto fused experts. */
         private final LegacyExperts legacyExperts;
         private int replaced;
+        /** The base's FP8 block scaling, when its quantization_config is one Mergeline merges into. */
+        private Optional<Fp8BlockScaling> fp8 = Optional.empty();
 
         Run(AdapterConfig cfg, List<TensorInfo> adapterTensors, ModelConfig base, List<TensorInfo> baseTensors,
                 Options options) {
@@ -121,11 +125,10 @@ public final class MergePlanner {
 
         MergePlan plan() throws RejectedException {
             if (base.quantized()) {
-                reasons.add(new Reason(ReasonCode.BASE_QUANTIZED, "the base config has a quantization_config ("
-                        + base.raw().path("quantization_config").path("quant_method").asText("unknown")
-                        + "); merge into the unquantized base and quantize afterwards", null, "no quantization_config",
-                        "quantization_config", null));
-                throw new RejectedException(reasons);
+                fp8 = BaseQuantization.check(base.raw().get("quantization_config"), baseByName, reasons);
+                if (fp8.isEmpty()) {
+                    throw new RejectedException(reasons);
+                }
             }
             chooseTranslation();
             tokenIndices = TokenIndices.parse(cfg.raw(), reasons);
@@ -306,7 +309,7 @@ public final class MergePlanner {
         }
 
         private boolean checkBaseWeight(TensorInfo w) {
-            if (w.dtype().isMergeable()) {
+            if (w.dtype().isMergeable() || (fp8.isPresent() && w.dtype() == DType.F8_E4M3)) {
                 return true;
             }
             boolean quantizedLooking = !w.dtype().isFloatingPoint() || w.dtype() == DType.F8_E4M3 || w.dtype() == DType.F8_E5M2;
@@ -668,6 +671,18 @@ public final class MergePlanner {
                         vocabulary.get(), notes);
             }
             tensors = TiedEmbeddings.apply(base, tensors, config, notes);
+            if (fp8.isPresent()) {
+                tensors = Fp8Planning.apply(tensors, baseByName, fp8.get(), options.outputDType()
+                        .orElse(base.dtype().filter(DType::isMergeable).orElse(DType.BF16)), options.outputDType(), reasons);
+                if (!reasons.isEmpty()) {
+                    throw new RejectedException(reasons);
+                }
+                if (options.outputDType().isPresent()) {
+                    config.remove("quantization_config");
+                    notes.add("FP8 weights dequantized to " + options.outputDType().get().torchName()
+                            + "; quantization_config removed");
+                }
+            }
             return new MergePlan(tensors, config, cfg,
                     new MergePlan.Counts(merged, replaced, added.size(), copied), notes,
                     vocabulary.map(rows -> new VocabularyGrowth(embeddings.get().input(),

@@ -1,5 +1,6 @@
 package dev.mergeline.core.plan;
 
+import dev.mergeline.safetensors.DType;
 import java.util.List;
 
 /** How one output tensor is produced. */
@@ -7,6 +8,11 @@ public sealed interface TensorOp {
 
     /** The source tensor, copied (or converted when the output dtype differs). */
     TensorSource source();
+
+    /** What is done to the weight's value: this op, or the op an {@link Fp8Block} applies. */
+    default TensorOp unwrapped() {
+        return this;
+    }
 
     /** Copy or dtype-convert {@code source} unchanged in value. */
     record Copy(TensorSource source) implements TensorOp {}
@@ -57,4 +63,31 @@ public sealed interface TensorOp {
             indices = List.copyOf(indices);
         }
     }
+
+    /**
+     * A weight stored as FP8 with a block scale grid ({@code docs/quantized-bases.md}): dequantized
+     * to {@code workType} as transformers loads it, {@code op} ({@link LowRank} or {@link Copy})
+     * applied in {@code workType}, then re-quantized when the planned dtype is F8_E4M3.
+     *
+     * @param scaleInv the base's {@code weight_scale_inv} tensor of this weight
+     */
+    record Fp8Block(TensorOp op, String scaleInv, int blockRows, int blockCols, DType workType) implements TensorOp {
+        @Override
+        public TensorSource source() {
+            return op.source();
+        }
+
+        @Override
+        public TensorOp unwrapped() {
+            return op;
+        }
+    }
+
+    /**
+     * The {@code weight_scale_inv} of a re-quantized FP8 weight, computed with it; planned right
+     * after {@code weight}.
+     *
+     * @param source the base's scale grid (its shape and dtype)
+     */
+    record Fp8Scales(TensorSource source, String weight) implements TensorOp {}
 }

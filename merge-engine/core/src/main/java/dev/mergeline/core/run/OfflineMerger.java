@@ -142,7 +142,7 @@ public final class OfflineMerger {
             adapterFiles.add(new Manifest.FileEntry(name, Files.size(p), Hashes.sha256(p, Long.MAX_VALUE)));
         }
         List<String> mergedModules = plan.tensors().stream()
-                .filter(t -> t.op() instanceof TensorOp.LowRank)
+                .filter(t -> t.op().unwrapped() instanceof TensorOp.LowRank)
                 // a fused expert parameter (gpt-oss mlp.experts.gate_up_proj) has no .weight suffix
                 .map(t -> t.name().endsWith(".weight") ? t.name().substring(0, t.name().length() - ".weight".length())
                         : t.name())
@@ -154,8 +154,8 @@ public final class OfflineMerger {
                         Hashes.sha256(identity.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)), baseFiles),
                 new Manifest.Adapter(adapterDir.toString(), "LORA", plan.adapter().r(), mergedModules, adapterFiles,
                         plan.adapter().raw(), plan.configDefaults()),
-                new Manifest.Output("safetensors", options.outputDType().orElse(dominant(plan)).torchName(), sharded,
-                        files.stream().map(Manifest.FileEntry::of).toList()),
+                new Manifest.Output("safetensors", options.outputDType().orElse(dominant(plan)).torchName(),
+                        quantization(plan), sharded, files.stream().map(Manifest.FileEntry::of).toList()),
                 plan.counts(), notes(plan, verification), timings, verification);
     }
 
@@ -167,9 +167,22 @@ public final class OfflineMerger {
         return notes;
     }
 
+    /** The output's FP8 block scaling, from the merged config.json (absent once dequantized). */
+    private static Manifest.Quantization quantization(MergePlan plan) {
+        com.fasterxml.jackson.databind.JsonNode q = plan.outputConfig().get("quantization_config");
+        if (q == null || q.isNull()) {
+            return null;
+        }
+        List<Integer> block = new ArrayList<>();
+        q.path("weight_block_size").forEach(n -> block.add(n.asInt()));
+        return new Manifest.Quantization(q.path("quant_method").asText(), "float8_" + q.path("fmt").asText("e4m3") + "fn",
+                block);
+    }
+
     private static DType dominant(MergePlan plan) {
         Map<DType, Long> bytes = new EnumMap<>(DType.class);
-        plan.tensors().forEach(t -> bytes.merge(t.dtype(), t.spec().byteLength(), Long::sum));
+        plan.tensors().stream().filter(t -> t.dtype().isMergeable())
+                .forEach(t -> bytes.merge(t.dtype(), t.spec().byteLength(), Long::sum));
         return bytes.entrySet().stream().max(Map.Entry.comparingByValue()).map(Map.Entry::getKey).orElse(DType.F32);
     }
 

@@ -27,7 +27,7 @@ public enum AdapterFeature {
     ALPHA_PATTERN((config, plan) -> !config.alphaPattern().isEmpty()),
     /** A LoRA pair on an embedding layer. */
     EMBEDDING_LORA((config, plan) -> plan.tensors().stream().anyMatch(t ->
-            t.op() instanceof TensorOp.LowRank lr && lr.kind() == ModuleKind.EMBEDDING)),
+            t.op().unwrapped() instanceof TensorOp.LowRank lr && lr.kind() == ModuleKind.EMBEDDING)),
     /** The largest rank of any merged module is above the engine's largest supported rank. */
     RANK_ABOVE_ENGINE_MAX(null),
     /** The largest rank of any merged module is above the engine's default maximum. */

@@ -81,8 +81,8 @@ public final class ServingRules {
     /** One verdict per engine, keyed by the engine's key ({@code vllm}, {@code lorax}), in file order. */
     public Map<String, ServingVerdict> assess(MergePlan plan) {
         int maxRank = plan.tensors().stream()
-                .filter(t -> t.op() instanceof TensorOp.LowRank)
-                .mapToInt(t -> ((TensorOp.LowRank) t.op()).rank())
+                .filter(t -> t.op().unwrapped() instanceof TensorOp.LowRank)
+                .mapToInt(t -> ((TensorOp.LowRank) t.op().unwrapped()).rank())
                 .max().orElse(0);
         Map<String, ServingVerdict> verdicts = new LinkedHashMap<>();
         for (Engine engine : engines) {

@@ -70,6 +70,7 @@ public final class HostileCorpus {
         c.headerCases();
         c.configCases();
         c.weightCases();
+        c.quantizedBaseCases();
         c.seeds();
         return c.out;
     }
@@ -320,6 +321,70 @@ public final class HostileCorpus {
                         "only adapter_model.bin (pickle runs code when loaded); it is never opened"));
     }
 
+    // --- FP8 block-scaled bases: the case's own base/, the llama-fp8-block fixture with one thing broken ---
+
+    private void quantizedBaseCases() throws IOException {
+        Path fp8 = fixtures.resolve("fp8/cases/llama-fp8-block");
+        Map<String, byte[]> adapter = Map.of(
+                "adapter_config.json", Files.readAllBytes(fp8.resolve("adapter/adapter_config.json")),
+                "adapter_model.safetensors", Files.readAllBytes(fp8.resolve("adapter/adapter_model.safetensors")));
+        byte[] config = Files.readAllBytes(fp8.resolve("base/config.json"));
+        byte[] weights = Files.readAllBytes(fp8.resolve("base/model.safetensors"));
+        String scale = "model.layers.0.self_attn.q_proj.weight_scale_inv";
+        addWithBase("base-fp8-scale-grid-mismatch", adapter, baseFiles(config, rewriteHeader(weights,
+                        h -> ((ObjectNode) h.get(scale)).putArray("shape").add(1).add(4))),
+                expected("TENSOR_SHAPE_MISMATCH", "SCALE_GRID", "validate", null, "blocks of [16, 16]",
+                        "q_proj's scale grid is [1, 4] (same bytes) where a [32, 32] weight in [16, 16] blocks needs [2, 2]"));
+        addWithBase("base-fp8-scale-missing", adapter, baseFiles(config, rewriteHeader(weights,
+                        h -> h.set(scale.replace("_scale_inv", "_scale"), h.remove(scale)))),
+                expected("BASE_QUANTIZED", "SCALE_MISSING", "validate", null, scale,
+                        "q_proj.weight is F8_E4M3 but its scale is stored under another name: a weight listed as"
+                                + " quantized without its scale"));
+        addWithBase("base-fp8-scale-fmt-ue8m0", adapter, baseFiles(editJson(config,
+                        c -> ((ObjectNode) c.get("quantization_config")).put("scale_fmt", "ue8m0")), weights),
+                expected("BASE_QUANTIZED", "SCALE_FORMAT", "validate", null, "ue8m0",
+                        "quantization_config.scale_fmt ue8m0 (power-of-two scales), a scale format that is refused"));
+        addWithBase("base-fp8-weight-e5m2", adapter, baseFiles(config, rewriteHeader(weights,
+                        h -> ((ObjectNode) h.get("model.layers.1.mlp.up_proj.weight")).put("dtype", "F8_E5M2"))),
+                expected("BASE_QUANTIZED", "FP8_E5M2", "validate", null, "F8_E5M2",
+                        "an untouched weight stored as F8_E5M2: the format is recognised and refused, not copied as e4m3"));
+        addWithBase("base-fp8-scale-not-f32", adapter, baseFiles(config, rewriteHeader(weights,
+                        h -> ((ObjectNode) h.get(scale)).put("dtype", "I32"))),
+                expected("BASE_QUANTIZED", "SCALE_FORMAT", "validate", null, "I32",
+                        "q_proj's scale grid stored as I32 (same bytes): only F32 block scales are read"));
+        addWithBase("base-fp8-scale-nan", adapter, baseFiles(config, poke(weights, "q_proj.weight_scale_inv", 1,
+                        Float.NaN)), expected("BASE_QUANTIZED", "INVALID_SCALE", "merge", null, "element 1",
+                        "NaN in the scale grid of a weight the adapter changes: valid headers, found when the merge"
+                                + " reads the scales, with the tensor named"));
+        addWithBase("base-fp8-scale-infinite", adapter, baseFiles(config, poke(weights, "q_proj.weight_scale_inv", 2,
+                        Float.POSITIVE_INFINITY)), expected("BASE_QUANTIZED", "INVALID_SCALE", "merge", null,
+                        "element 2", "+Inf in the scale grid of a merged weight"));
+        addWithBase("base-fp8-scale-negative", adapter, baseFiles(config, poke(weights, "q_proj.weight_scale_inv", 3,
+                        -0.01f)), expected("BASE_QUANTIZED", "INVALID_SCALE", "merge", null, "element 3",
+                        "a negative block scale: transformers never writes one (scale_inv = amax / 448)"));
+    }
+
+    private static Map<String, byte[]> baseFiles(byte[] config, byte[] weights) {
+        return Map.of("config.json", config, "model.safetensors", weights);
+    }
+
+    private static byte[] editJson(byte[] json, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+        ObjectNode node = (ObjectNode) JSON.readTree(json);
+        edit.accept(node);
+        return (JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node) + "\n").getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** A copy of a safetensors file with its header edited (padded with spaces to 8 bytes) and the same data. */
+    private static byte[] rewriteHeader(byte[] safetensors, java.util.function.Consumer<ObjectNode> edit) throws IOException {
+        long n = ByteBuffer.wrap(safetensors).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
+        ObjectNode header = (ObjectNode) JSON.readTree(Arrays.copyOfRange(safetensors, 8, (int) (8 + n)));
+        edit.accept(header);
+        String json = JSON.writeValueAsString(header);
+        byte[] h = (json + " ".repeat((8 - json.length() % 8) % 8)).getBytes(StandardCharsets.UTF_8);
+        return concat(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array(), h,
+                Arrays.copyOfRange(safetensors, (int) (8 + n), safetensors.length));
+    }
+
     private Map<String, byte[]> weightFiles(byte[] weights) {
         return Map.of("adapter_config.json", plainConfig, "adapter_model.safetensors", weights);
     }
@@ -380,6 +445,13 @@ public final class HostileCorpus {
     }
 
     // --- helpers ---
+
+    /** A case with its own {@code base/} directory. */
+    private void addWithBase(String name, Map<String, byte[]> adapterFiles, Map<String, byte[]> baseFiles,
+            Map<String, Object> expected) {
+        baseFiles.forEach((file, content) -> out.put(DIR + "/" + name + "/base/" + file, content));
+        add(name, adapterFiles, expected);
+    }
 
     private void add(String name, Map<String, byte[]> adapterFiles, Map<String, Object> expected) {
         String dir = DIR + "/" + name;

@@ -41,14 +41,6 @@ final class Fp8Planning {
             }
             String scale = BaseQuantization.scaleName(source.name());
             boolean fromBase = t.op().source().equals(TensorSource.base(source.name()));
-            if (t.op() instanceof TensorOp.LowRank lr && lr.parameter() != null) {
-                reasons.add(Reason.about(ReasonCode.BASE_QUANTIZED, t.name(), "FP8 weight " + t.name()
-                        + " is part of a parameter the adapter changes through target_parameters (fused experts or a"
-                        + " router); such deltas are merged into bf16/fp16/fp32 checkpoints only: dequantize the base"
-                        + " (load it with transformers, save_pretrained in bf16) and merge into that")
-                        .withDetail("FP8_TARGET_PARAMETERS"));
-                continue;
-            }
             boolean lora = t.op() instanceof TensorOp.LowRank lr && lr.kind() == ModuleKind.LINEAR && source.rank() == 2;
             if (!fromBase || (!lora && !(t.op() instanceof TensorOp.Copy))) {
                 reasons.add(Reason.about(ReasonCode.PEFT_VARIANT_UNSUPPORTED, t.name(), "FP8 weight " + t.name()

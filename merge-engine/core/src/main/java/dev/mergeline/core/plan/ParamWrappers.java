@@ -5,6 +5,7 @@ import dev.mergeline.core.hf.WeightConversions;
 import dev.mergeline.core.peft.AdapterConfig;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
+import dev.mergeline.safetensors.DType;
 import dev.mergeline.safetensors.TensorInfo;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -248,6 +249,14 @@ final class ParamWrappers {
         float scale = cfg.scalingFor(p.name());
         for (MemoryParameters.Part part : p.parts()) {
             TensorInfo w = baseByName.get(part.diskName());
+            if (w.dtype() == DType.F8_E4M3 || w.dtype() == DType.F8_E5M2) {
+                reasons.add(Reason.mismatch(ReasonCode.BASE_QUANTIZED, w.name(), "FP8 weight " + w.name()
+                        + " is part of " + p.name() + ", which the adapter changes through target_parameters; such"
+                        + " deltas are merged into F32, F16 or BF16 weights only: dequantize the base (load it with"
+                        + " transformers, save_pretrained in bf16) and merge into that", "F32, F16 or BF16", w.dtype())
+                        .withDetail("FP8_TARGET_PARAMETERS"));
+                continue;
+            }
             if (!w.dtype().isMergeable()) {
                 reasons.add(Reason.mismatch(ReasonCode.DTYPE_UNSUPPORTED, w.name(), "base weight " + w.name()
                         + " is " + w.dtype(), "F32, F16 or BF16", w.dtype()));

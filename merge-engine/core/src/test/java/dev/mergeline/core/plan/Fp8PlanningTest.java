@@ -90,4 +90,38 @@ class Fp8PlanningTest {
         assertEquals(ReasonCode.PEFT_VARIANT_UNSUPPORTED, e.reasons().get(0).code(), e.reasons()::toString);
         assertEquals(K, e.reasons().get(0).tensor());
     }
+
+    /** An FP8 Mixtral (experts stored per expert, block-scaled) and a LoRA on its fused experts through target_parameters. */
+    @Test
+    void targetParametersOnFp8ExpertWeightsAreRefusedNamingTheWeight() throws Exception {
+        Path caseDir = dev.mergeline.core.testing.PeftFixtures.caseDir("mixtral-experts");
+        MergeInputs moe;
+        try (LocalInputs in = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
+            moe = in.inputs();
+        }
+        ObjectNode config = (ObjectNode) JSON.readTree(moe.baseConfigJson());
+        config.putObject("quantization_config").put("quant_method", "fp8").put("fmt", "e4m3")
+                .put("activation_scheme", "dynamic").putArray("weight_block_size").add(16).add(16);
+        List<TensorInfo> fp8Base = new ArrayList<>();
+        for (TensorInfo t : moe.baseTensors()) {
+            if (t.name().contains(".experts.") && t.name().endsWith(".weight")) {
+                long rows = t.shape().get(0);
+                long cols = t.shape().get(1);
+                fp8Base.add(new TensorInfo(t.name(), DType.F8_E4M3, t.shape(), 0, rows * cols));
+                fp8Base.add(new TensorInfo(t.name() + "_scale_inv", DType.F32,
+                        List.of((rows + 15) / 16, (cols + 15) / 16), 0, (rows + 15) / 16 * ((cols + 15) / 16) * 4));
+            } else {
+                fp8Base.add(t);
+            }
+        }
+        RejectedException e = assertThrows(RejectedException.class, () -> new MergePlanner().plan(
+                new AdapterConfigParser().parse(moe.adapterConfigJson()), moe.adapterHeader().tensors(),
+                ModelConfig.parse(JSON.writeValueAsBytes(config), JSON), fp8Base, MergePlanner.Options.DEFAULT));
+        assertFalse(e.reasons().isEmpty());
+        for (var r : e.reasons()) {
+            assertEquals(ReasonCode.BASE_QUANTIZED, r.code(), e.reasons()::toString);
+            assertEquals("FP8_TARGET_PARAMETERS", r.detail());
+            assertTrue(r.tensor().matches("model\\.layers\\.\\d\\.block_sparse_moe\\.experts\\.\\d\\.w[123]\\.weight"), r::toString);
+        }
+    }
 }

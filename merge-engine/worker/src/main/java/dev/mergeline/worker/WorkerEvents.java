@@ -31,7 +31,7 @@ import org.jboss.logging.Logger;
  * sent, never failing a job.
  */
 @ApplicationScoped
-public class WorkerEvents {
+public class WorkerEvents implements JobEvents {
     private static final Logger LOG = Logger.getLogger(WorkerEvents.class);
     static final String SOURCE = "/mergeline/merge-worker";
     static final int SEND_ATTEMPTS = 5;
@@ -54,6 +54,7 @@ public class WorkerEvents {
     private volatile CompletableFuture<Void> lastProgress = CompletableFuture.completedFuture(null);
 
     /** Sends a progress event without waiting for it; a failure is logged, never thrown. */
+    @Override
     public void progress(MergeProgress data) {
         CompletableFuture<Void> acked = new CompletableFuture<>();
         acked.whenComplete((ok, failure) -> {
@@ -73,6 +74,7 @@ public class WorkerEvents {
      * Waits up to {@code timeout} until the progress events sent so far are acknowledged, so that a
      * job's progress reaches the broker before its outcome; gives up quietly.
      */
+    @Override
     public void awaitProgress(Duration timeout) {
         try {
             lastProgress.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -83,10 +85,12 @@ public class WorkerEvents {
         }
     }
 
+    @Override
     public void ready(MergedModelReady data) {
         sendAndWait(ready, data.jobId(), data);
     }
 
+    @Override
     public void failed(MergeFailed data) {
         sendAndWait(failures, data.jobId(), data);
     }
@@ -102,11 +106,11 @@ public class WorkerEvents {
                 return;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                throw new MergeJobService.HandedBack("interrupted while sending the event for job " + key);
+                throw new JobHandedBack("interrupted while sending the event for job " + key);
             } catch (Exception e) {
                 if (attempt >= SEND_ATTEMPTS) {
                     // No outcome could be published: the request must not be committed either.
-                    throw new MergeJobService.HandedBack("Kafka did not acknowledge the event for job " + key
+                    throw new JobHandedBack("Kafka did not acknowledge the event for job " + key
                             + " after " + attempt + " attempts (" + e + "); left uncommitted for redelivery");
                 }
                 LOG.warnf("Kafka did not acknowledge the event for job %s (%s); sending it again in %d ms", key, e,
@@ -115,7 +119,7 @@ public class WorkerEvents {
                     Thread.sleep(backoff);
                 } catch (InterruptedException ie) {
                     Thread.currentThread().interrupt();
-                    throw new MergeJobService.HandedBack("interrupted while sending the event for job " + key);
+                    throw new JobHandedBack("interrupted while sending the event for job " + key);
                 }
                 backoff = Math.min(backoff * 2, 30_000);
             }

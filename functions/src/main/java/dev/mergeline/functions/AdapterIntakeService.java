@@ -59,7 +59,7 @@ public class AdapterIntakeService {
     }
 
     @Inject
-    MergelineConfig config;
+    FunctionsConfig config;
     @Inject
     S3Objects s3;
     @Inject

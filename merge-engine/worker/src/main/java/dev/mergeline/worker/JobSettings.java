@@ -1,6 +1,7 @@
 package dev.mergeline.worker;
 
 import dev.mergeline.core.run.InputLimits;
+import dev.mergeline.quarkus.MergelineSettings;
 import java.time.Duration;
 
 /**
@@ -25,11 +26,9 @@ record JobSettings(
         Duration testDelayAfterDownload,
         Duration testDelayBeforeManifest) {
 
-    static JobSettings from(WorkerConfig config) {
-        WorkerConfig.Worker w = config.worker();
-        WorkerConfig.Limits l = config.limits();
-        return new JobSettings(config.bucket(), w.jobAttempts(), w.retryBackoff(), w.progressInterval(),
-                InputLimits.orDefaults(l.maxAdapterBytes(), l.maxHeaderBytes(), l.maxTensorCount()),
+    static JobSettings from(MergelineSettings shared, WorkerConfig w) {
+        return new JobSettings(shared.bucket(), w.jobAttempts(), w.retryBackoff(), w.progressInterval(),
+                shared.limits().inputLimits(),
                 new InputStaging.ScratchBudget(w.maxScratchBytes(), w.minFreeScratchBytes()),
                 w.testDelayAfterDownload(), w.testDelayBeforeManifest());
     }

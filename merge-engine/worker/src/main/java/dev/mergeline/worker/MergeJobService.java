@@ -2,6 +2,7 @@ package dev.mergeline.worker;
 
 import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.events.MergeRequested;
+import dev.mergeline.quarkus.MergelineSettings;
 import dev.mergeline.s3.S3Objects;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.quarkus.runtime.ShutdownEvent;
@@ -19,6 +20,8 @@ public class MergeJobService {
     @Inject
     WorkerConfig config;
     @Inject
+    MergelineSettings settings;
+    @Inject
     S3Objects s3;
     @Inject
     MergeKernel kernel;
@@ -34,7 +37,7 @@ public class MergeJobService {
 
     @PostConstruct
     void init() {
-        recipe = new MergeJob(JobSettings.from(config), s3, events, kernel, metrics, scratch, lifecycle);
+        recipe = new MergeJob(JobSettings.from(settings, config), s3, events, kernel, metrics, scratch, lifecycle);
     }
 
     /**
@@ -55,7 +58,7 @@ public class MergeJobService {
      * application shuts down.
      */
     public void drain() {
-        lifecycle.drain(config.worker().shutdownGrace());
+        lifecycle.drain(config.shutdownGrace());
     }
 
     void onShutdown(@Observes ShutdownEvent event) {

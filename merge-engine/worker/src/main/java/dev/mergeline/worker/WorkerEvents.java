@@ -1,23 +1,18 @@
 package dev.mergeline.worker;
 
 import dev.mergeline.events.CloudEvent;
-import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventData;
 import dev.mergeline.events.MergeFailed;
 import dev.mergeline.events.MergeProgress;
 import dev.mergeline.events.MergedModelReady;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import dev.mergeline.quarkus.KafkaEvents;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
-import org.eclipse.microprofile.reactive.messaging.Message;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
 import org.jboss.logging.Logger;
 
 /**
@@ -36,7 +31,7 @@ public class WorkerEvents implements JobEvents {
     static final String SOURCE = "/mergeline/merge-worker";
     static final int SEND_ATTEMPTS = 5;
     /** Longer than the producer's default delivery.timeout.ms (120 s), which answers first. */
-    private static final long ACK_TIMEOUT_SECONDS = 300;
+    private static final Duration ACK_TIMEOUT = Duration.ofSeconds(300);
 
     @Inject
     @Channel("merged-model-ready")
@@ -56,14 +51,13 @@ public class WorkerEvents implements JobEvents {
     /** Sends a progress event without waiting for it; a failure is logged, never thrown. */
     @Override
     public void progress(MergeProgress data) {
-        CompletableFuture<Void> acked = new CompletableFuture<>();
-        acked.whenComplete((ok, failure) -> {
-            if (failure != null) {
-                LOG.debugf("progress event of job %s not delivered: %s", data.jobId(), failure);
-            }
-        });
         try {
-            progress.send(message(data.jobId(), EventCodec.instance().encode(CloudEvent.create(SOURCE, data)), acked));
+            CompletableFuture<Void> acked = KafkaEvents.send(progress, data.jobId(), CloudEvent.create(SOURCE, data));
+            acked.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    LOG.debugf("progress event of job %s not delivered: %s", data.jobId(), failure);
+                }
+            });
             lastProgress = acked;
         } catch (RuntimeException e) {
             LOG.debugf("progress event of job %s dropped: %s", data.jobId(), e);
@@ -96,25 +90,22 @@ public class WorkerEvents implements JobEvents {
     }
 
     private static void sendAndWait(Emitter<byte[]> emitter, String key, EventData data) {
-        byte[] value = EventCodec.instance().encode(CloudEvent.create(SOURCE, data));
+        CloudEvent<EventData> event = CloudEvent.create(SOURCE, data);
         long backoff = 1000;
         for (int attempt = 1; ; attempt++) {
-            CompletableFuture<Void> acked = new CompletableFuture<>();
             try {
-                emitter.send(message(key, value, acked));
-                acked.get(ACK_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+                KafkaEvents.sendAndWait(emitter, key, event, ACK_TIMEOUT);
                 return;
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new JobHandedBack("interrupted while sending the event for job " + key);
-            } catch (Exception e) {
+            } catch (KafkaEvents.NotAcknowledgedException e) {
                 if (attempt >= SEND_ATTEMPTS) {
                     // No outcome could be published: the request must not be committed either.
-                    throw new JobHandedBack("Kafka did not acknowledge the event for job " + key
-                            + " after " + attempt + " attempts (" + e + "); left uncommitted for redelivery");
+                    throw new JobHandedBack(e.getMessage() + " after " + attempt
+                            + " attempts; left uncommitted for redelivery");
                 }
-                LOG.warnf("Kafka did not acknowledge the event for job %s (%s); sending it again in %d ms", key, e,
-                        backoff);
+                LOG.warnf("%s; sending it again in %d ms", e.getMessage(), backoff);
                 try {
                     Thread.sleep(backoff);
                 } catch (InterruptedException ie) {
@@ -124,21 +115,5 @@ public class WorkerEvents implements JobEvents {
                 backoff = Math.min(backoff * 2, 30_000);
             }
         }
-    }
-
-    private static Message<byte[]> message(String key, byte[] value, CompletableFuture<Void> acked) {
-        return Message.of(value, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder()
-                        .withKey(key)
-                        .withHeaders(new RecordHeaders().add("content-type",
-                                EventCodec.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8)))
-                        .build()))
-                .withAck(() -> {
-                    acked.complete(null);
-                    return acked;
-                })
-                .withNack(t -> {
-                    acked.completeExceptionally(t);
-                    return CompletableFuture.completedFuture(null);
-                });
     }
 }

@@ -20,7 +20,7 @@ import org.jboss.logging.Logger;
  * acknowledgement, so the request's offset is committed only after its outcome is durable. While the
  * broker is unreachable the producer keeps retrying (up to its {@code delivery.timeout.ms}); a send
  * that still fails is repeated with backoff — the same event, same CloudEvent id — up to
- * {@value #SEND_ATTEMPTS} times. After that the request fails without being acknowledged: it stays
+ * {@value OutcomeSender#ATTEMPTS} times ({@link OutcomeSender}). After that the request fails without being acknowledged: it stays
  * uncommitted, the channel reports the failure (health DOWN) and the job is redelivered after a restart.
  * Progress events are the exception: sent without waiting, dropped (and logged) when they cannot be
  * sent, never failing a job.
@@ -29,9 +29,9 @@ import org.jboss.logging.Logger;
 public class WorkerEvents implements JobEvents {
     private static final Logger LOG = Logger.getLogger(WorkerEvents.class);
     static final String SOURCE = "/mergeline/merge-worker";
-    static final int SEND_ATTEMPTS = 5;
-    /** Longer than the producer's default delivery.timeout.ms (120 s), which answers first. */
-    private static final Duration ACK_TIMEOUT = Duration.ofSeconds(300);
+
+    @Inject
+    OutcomeSender sender;
 
     @Inject
     @Channel("merged-model-ready")
@@ -89,31 +89,16 @@ public class WorkerEvents implements JobEvents {
         sendAndWait(failures, data.jobId(), data);
     }
 
-    private static void sendAndWait(Emitter<byte[]> emitter, String key, EventData data) {
-        CloudEvent<EventData> event = CloudEvent.create(SOURCE, data);
-        long backoff = 1000;
-        for (int attempt = 1; ; attempt++) {
-            try {
-                KafkaEvents.sendAndWait(emitter, key, event, ACK_TIMEOUT);
-                return;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new JobHandedBack("interrupted while sending the event for job " + key);
-            } catch (KafkaEvents.NotAcknowledgedException e) {
-                if (attempt >= SEND_ATTEMPTS) {
-                    // No outcome could be published: the request must not be committed either.
-                    throw new JobHandedBack(e.getMessage() + " after " + attempt
-                            + " attempts; left uncommitted for redelivery");
-                }
-                LOG.warnf("%s; sending it again in %d ms", e.getMessage(), backoff);
-                try {
-                    Thread.sleep(backoff);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new JobHandedBack("interrupted while sending the event for job " + key);
-                }
-                backoff = Math.min(backoff * 2, 30_000);
-            }
+    private void sendAndWait(Emitter<byte[]> emitter, String key, EventData data) {
+        try {
+            sender.send(emitter, key, CloudEvent.create(SOURCE, data));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JobHandedBack("interrupted while sending the event for job " + key);
+        } catch (KafkaEvents.NotAcknowledgedException e) {
+            // No outcome could be published: the request must not be committed either.
+            throw new JobHandedBack(e.getMessage() + " after " + OutcomeSender.ATTEMPTS
+                    + " attempts; left uncommitted for redelivery");
         }
     }
 }

@@ -4,6 +4,7 @@ import dev.mergeline.core.merge.VerificationFailedException;
 import dev.mergeline.core.validation.RejectedException;
 import dev.mergeline.events.FailureCode;
 import dev.mergeline.events.Problem;
+import dev.mergeline.quarkus.WireMapping;
 import dev.mergeline.s3.StorageException;
 import java.io.IOException;
 import java.util.List;
@@ -44,7 +45,7 @@ final class JobFailures {
     static Verdict classify(Exception failure, boolean attemptsLeft, boolean stopping) {
         String message = String.valueOf(failure.getMessage());
         if (failure instanceof RejectedException rejected) {
-            return new Fail(Problem.of(rejected.reasons()), false, true);
+            return new Fail(WireMapping.problems(rejected.reasons()), false, true);
         }
         if (failure instanceof VerificationFailedException verification) {
             return new Fail(List.of(new Problem(FailureCode.VERIFICATION_FAILED.name(), message,

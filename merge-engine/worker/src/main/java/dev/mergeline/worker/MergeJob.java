@@ -8,7 +8,6 @@ import dev.mergeline.core.output.Manifest;
 import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.OfflineMerger;
 import dev.mergeline.core.validation.RejectedException;
-import dev.mergeline.events.Counts;
 import dev.mergeline.events.EngineRef;
 import dev.mergeline.events.FailureCode;
 import dev.mergeline.events.MergeFailed;
@@ -18,6 +17,7 @@ import dev.mergeline.events.MergedModelReady;
 import dev.mergeline.events.OutputFile;
 import dev.mergeline.events.OutputRef;
 import dev.mergeline.events.Verification;
+import dev.mergeline.quarkus.WireMapping;
 import dev.mergeline.s3.ObjectInfo;
 import dev.mergeline.s3.ObjectStore;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -156,7 +156,7 @@ final class MergeJob {
         }
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
-        MergeOptions options = job.options().toEngineOptions().withVerificationSeed(job.jobId());
+        MergeOptions options = WireMapping.engineOptions(job.options()).withVerificationSeed(job.jobId());
         InputStaging.Inputs inputs = staging.locate(job);
         Path jobDir = scratch.jobDir(job.jobId());
         deleteScratch(job);
@@ -264,7 +264,7 @@ final class MergeJob {
         manifest.output().files().forEach(f -> files.add(new OutputFile(prefix + f.name(), f.bytes(), f.sha256())));
         OutputRef output = new OutputRef(settings.bucket(), prefix, OutputRef.SAFETENSORS, manifest.output().dtype(),
                 files);
-        return new MergedModelReady(job.jobId(), job.adapter(), job.base(), output, Counts.of(manifest.counts()),
+        return new MergedModelReady(job.jobId(), job.adapter(), job.base(), output, WireMapping.counts(manifest.counts()),
                 timings, new EngineRef(manifest.engine().version(), manifest.engine().mergeSemantics(),
                         manifest.engine().executionProvider()), reemitted, verification(manifest.verification()));
     }

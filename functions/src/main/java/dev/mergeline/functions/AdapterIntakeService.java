@@ -3,7 +3,6 @@ package dev.mergeline.functions;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.plan.MergePlan;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.run.InputRules;
 import dev.mergeline.core.run.Validator;
 import dev.mergeline.core.serving.ServingRules;
@@ -99,8 +98,8 @@ public class AdapterIntakeService {
             String basePrefix = BaseRef.prefixFor(baseName);
             S3Directory baseDir = S3Directory.list(s3, adapter.bucket(), basePrefix);
             InputRules.Base baseFiles = rules.base(baseDir);
-            MergePlan plan = validator.validate(InputRules.inputs(adapterFiles, baseFiles), new MergePlanner.Options(
-                    Optional.ofNullable(options.dtype()).flatMap(DType::fromTorchName)));
+            MergePlan plan = validator.validate(InputRules.inputs(adapterFiles, baseFiles),
+                    WireMapping.engineOptions(options).plannerOptions());
             Map<String, String> adapterEtags = adapterDir.etags(adapterFiles.files());
             Map<String, String> baseEtags = baseDir.etags(baseFiles.files());
             String identity = BaseIdentity.compute(baseEtags.get(InputRules.BASE_CONFIG), weightEtags(baseEtags));

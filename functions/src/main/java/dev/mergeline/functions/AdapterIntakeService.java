@@ -2,9 +2,7 @@ package dev.mergeline.functions;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.mergeline.core.EngineInfo;
 import dev.mergeline.core.plan.MergePlan;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.run.InputRules;
 import dev.mergeline.core.run.Validator;
 import dev.mergeline.core.serving.ServingRules;
@@ -16,11 +14,10 @@ import dev.mergeline.events.AdapterRef;
 import dev.mergeline.events.AdapterRejected;
 import dev.mergeline.events.BaseIdentity;
 import dev.mergeline.events.BaseRef;
-import dev.mergeline.events.JobId;
 import dev.mergeline.events.MergeOptions;
 import dev.mergeline.events.MergeRequested;
-import dev.mergeline.events.Problem;
 import dev.mergeline.events.ServingVerdict;
+import dev.mergeline.quarkus.WireMapping;
 import dev.mergeline.s3.ObjectInfo;
 import dev.mergeline.s3.S3Directory;
 import dev.mergeline.s3.S3Objects;
@@ -59,7 +56,7 @@ public class AdapterIntakeService {
     }
 
     @Inject
-    MergelineConfig config;
+    FunctionsConfig config;
     @Inject
     S3Objects s3;
     @Inject
@@ -101,12 +98,12 @@ public class AdapterIntakeService {
             String basePrefix = BaseRef.prefixFor(baseName);
             S3Directory baseDir = S3Directory.list(s3, adapter.bucket(), basePrefix);
             InputRules.Base baseFiles = rules.base(baseDir);
-            MergePlan plan = validator.validate(InputRules.inputs(adapterFiles, baseFiles), new MergePlanner.Options(
-                    Optional.ofNullable(options.dtype()).flatMap(DType::fromTorchName)));
+            MergePlan plan = validator.validate(InputRules.inputs(adapterFiles, baseFiles),
+                    WireMapping.engineOptions(options).plannerOptions());
             Map<String, String> adapterEtags = adapterDir.etags(adapterFiles.files());
             Map<String, String> baseEtags = baseDir.etags(baseFiles.files());
             String identity = BaseIdentity.compute(baseEtags.get(InputRules.BASE_CONFIG), weightEtags(baseEtags));
-            String jobId = JobId.compute(adapterEtags, identity, EngineInfo.MERGE_SEMANTICS, options);
+            String jobId = WireMapping.jobId(adapterEtags, identity, options);
             AdapterRef requested = new AdapterRef(ref.bucket(), ref.prefix(), ref.id(), adapterEtags,
                     ref.peftType(), ref.r(), ref.targetModules());
             BaseRef base = new BaseRef(baseName, adapter.bucket(), basePrefix, identity, baseEtags);
@@ -119,7 +116,7 @@ public class AdapterIntakeService {
                     adapter.prefix(), jobId, plan.tensors().size(), plan.counts().merged(), bytesRead);
             return Outcome.REQUESTED;
         } catch (RejectedException e) {
-            publisher.adapterRejected(new AdapterRejected(ref, Problem.of(e.reasons())));
+            publisher.adapterRejected(new AdapterRejected(ref, WireMapping.problems(e.reasons())));
             LOG.infof("adapter %s rejected: %s (%d bytes read)", adapter.prefix(), e.getMessage(),
                     s3.bytesRead() - before);
             return Outcome.REJECTED;

@@ -2,23 +2,18 @@ package dev.mergeline.functions;
 
 import dev.mergeline.events.AdapterRejected;
 import dev.mergeline.events.CloudEvent;
-import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventData;
 import dev.mergeline.events.EventType;
 import dev.mergeline.events.MergeRequested;
 import dev.mergeline.events.MessageMalformed;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import dev.mergeline.quarkus.KafkaEvents;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
-import org.eclipse.microprofile.reactive.messaging.Message;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
 
 /**
  * Publishes validation outcomes as CloudEvents (structured JSON) and waits for the broker's
@@ -60,27 +55,13 @@ public class EventPublisher {
     }
 
     private static void send(Emitter<byte[]> emitter, String key, CloudEvent<? extends EventData> event) {
-        byte[] value = EventCodec.instance().encode(event);
-        CompletableFuture<Void> acked = new CompletableFuture<>();
-        Message<byte[]> message = Message.of(value, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder()
-                        .withKey(key)
-                        .withHeaders(new org.apache.kafka.common.header.internals.RecordHeaders()
-                                .add("content-type", EventCodec.CONTENT_TYPE.getBytes(
-                                        java.nio.charset.StandardCharsets.UTF_8)))
-                        .build()))
-                .withAck(() -> {
-                    acked.complete(null);
-                    return acked;
-                })
-                .withNack(t -> {
-                    acked.completeExceptionally(t);
-                    return CompletableFuture.completedFuture(null);
-                });
-        emitter.send(message);
         try {
-            acked.get(ACK_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (Exception e) {
-            throw new IllegalStateException("Kafka did not acknowledge the event for " + key + ": " + e, e);
+            KafkaEvents.sendAndWait(emitter, key, event, ACK_TIMEOUT);
+        } catch (KafkaEvents.NotAcknowledgedException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while sending the event for " + key, e);
         }
     }
 }

@@ -82,7 +82,7 @@ class FaultsTest {
         }
         long adapter = bytes(PipelineFixtures.fixture(CASE, "adapter"));
         long base = bytes(PipelineFixtures.fixture(CASE, "base"));
-        // What MergeJobService estimates: inputs (adapter + base) + output (base, x2 for fp32, + adapter).
+        // What the worker estimates (InputStaging.scratchBytesNeeded): inputs (adapter + base) + output (base, x2 for fp32, + adapter).
         long plainNeed = 2 * (adapter + mergeJson(null).length()) + 2 * base;
         long fp32Need = 2 * (adapter + mergeJson("fp32").length()) + 3 * base;
         scratchQuota = (plainNeed + fp32Need) / 2;

@@ -32,7 +32,4 @@ public final class Contract {
     public static final String FUNQY_HANDLER = "io.quarkus.funqy.lambda.FunqyStreamHandler::handleRequest";
     public static final String EXPORT_S3 = "s3Trigger";
     public static final String EXPORT_KAFKA = "kafkaTrigger";
-
-    /** Scratch directory inside the worker container (a task-scoped Docker volume). */
-    public static final String WORKER_SCRATCH = "/scratch";
 }

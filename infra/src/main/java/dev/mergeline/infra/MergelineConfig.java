@@ -1,5 +1,7 @@
 package dev.mergeline.infra;
 
+import java.lang.reflect.Field;
+import java.lang.reflect.Modifier;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -234,67 +236,77 @@ public final class MergelineConfig {
     }
 
     /**
-     * Reads every input from CDK context; relative paths resolve against {@code infraDir}.
+     * Reads every input from CDK context; relative paths resolve against {@code infraDir}. Each input
+     * is the {@link Builder} field of the same name, converted by the field's type: numbers and
+     * booleans from strings or JSON values, enums case-insensitively with '-' for '_', lists from
+     * JSON arrays or comma-separated strings, paths against {@code infraDir}; a blank value is absent.
      *
      * @param context context lookup (values are strings from {@code -c}, or JSON values from cdk.json)
      */
     public static MergelineConfig fromContext(Function<String, Object> context, Path infraDir) {
         Builder b = builder();
-        Ctx c = new Ctx(context);
-        c.str("bucketName").ifPresent(b::bucketName);
-        c.str("encryption").ifPresent(v -> b.encryption(Encryption.valueOf(upper(v))));
-        c.integer("mergedExpirationDays").ifPresent(b::mergedExpirationDays);
-        c.integer("noncurrentVersionExpirationDays").ifPresent(b::noncurrentVersionExpirationDays);
-        c.str("functionCode").ifPresent(v -> b.functionCode(infraDir.resolve(v).normalize()));
-        if (c.str("functionCode").isEmpty()) {
-            b.functionCode(infraDir.resolve(Builder.DEFAULT_FUNCTION_CODE).normalize());
+        b.functionCode(infraDir.resolve(Builder.DEFAULT_FUNCTION_CODE).normalize());
+        for (Field field : Builder.class.getDeclaredFields()) {
+            Object value = context.apply(field.getName());
+            if (Modifier.isStatic(field.getModifiers()) || field.getName().equals("tags") || value == null
+                    || (!(value instanceof List<?>) && value.toString().isBlank())) {
+                continue;
+            }
+            try {
+                field.setAccessible(true);
+                field.set(b, contextValue(field, value, infraDir));
+            } catch (IllegalAccessException e) {
+                throw new IllegalStateException(e);
+            }
         }
-        c.integer("functionMemoryMiB").ifPresent(b::functionMemoryMiB);
-        c.integer("functionTimeoutSeconds").ifPresent(b::functionTimeoutSeconds);
-        c.str("functionArchitecture").ifPresent(v -> b.functionArchitecture(FunctionArchitecture.valueOf(upper(v))));
-        c.integer("functionReservedConcurrency").ifPresent(b::functionReservedConcurrency);
-        c.integer("kafkaRetryAttempts").ifPresent(b::kafkaRetryAttempts);
-        c.integer("kafkaMaxRecordAgeSeconds").ifPresent(b::kafkaMaxRecordAgeSeconds);
-        c.integer("kafkaMaxPollers").ifPresent(b::kafkaMaxPollers);
-        c.str("kafkaMode").ifPresent(v -> b.kafkaMode(KafkaMode.valueOf(upper(v))));
-        c.str("mskClusterArn").ifPresent(b::mskClusterArn);
-        c.str("kafkaBootstrapServers").ifPresent(b::kafkaBootstrapServers);
-        c.str("kafkaSecretArn").ifPresent(b::kafkaSecretArn);
-        c.str("kafkaClientAuth").ifPresent(v -> b.kafkaClientAuth(KafkaClientAuth.valueOf(upper(v))));
-        c.str("kafkaSecurityGroupId").ifPresent(b::kafkaSecurityGroupId);
-        c.str("vpcId").ifPresent(b::vpcId);
-        c.list("vpcAvailabilityZones").ifPresent(b::vpcAvailabilityZones);
-        c.list("vpcPrivateSubnetIds").ifPresent(b::vpcPrivateSubnetIds);
-        c.list("vpcPrivateRouteTableIds").ifPresent(b::vpcPrivateRouteTableIds);
-        c.str("vpcInterfaceEndpoints").ifPresent(v -> b.vpcInterfaceEndpoints(Boolean.parseBoolean(v)));
-        c.str("workerImageRepository").ifPresent(b::workerImageRepository);
-        c.str("workerImageTag").ifPresent(b::workerImageTag);
-        c.list("workerInstanceTypes").ifPresent(b::workerInstanceTypes);
-        c.integer("workerOnDemandBase").ifPresent(b::workerOnDemandBase);
-        c.str("workerAmi").ifPresent(v -> b.workerAmi(WorkerAmi.valueOf(upper(v))));
-        c.integer("workerMinTasks").ifPresent(b::workerMinTasks);
-        c.integer("workerMaxTasks").ifPresent(b::workerMaxTasks);
-        c.integer("workerLagPerTask").ifPresent(b::workerLagPerTask);
-        c.integer("workerMemoryMiB").ifPresent(b::workerMemoryMiB);
-        c.integer("workerCpu").ifPresent(b::workerCpu);
-        c.integer("workerVolumeGiB").ifPresent(b::workerVolumeGiB);
-        c.str("lagMetricNamespace").ifPresent(b::lagMetricNamespace);
-        c.str("lagMetricName").ifPresent(b::lagMetricName);
-        c.integer("logRetentionDays").ifPresent(b::logRetentionDays);
-        c.str("alarmEmail").ifPresent(b::alarmEmail);
         Object tags = context.apply("tags");
         if (tags instanceof java.util.Map<?, ?> m) {
             m.forEach((k, v) -> b.tag(String.valueOf(k), String.valueOf(v)));
-        } else {
-            c.list("tags").ifPresent(l -> l.forEach(kv -> {
+        } else if (tags != null) {
+            list(tags).forEach(kv -> {
                 int eq = kv.indexOf('=');
                 if (eq <= 0) {
                     throw new IllegalArgumentException("tags: expected key=value, got: " + kv);
                 }
                 b.tag(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
-            }));
+            });
         }
         return b.build();
+    }
+
+    /** {@code value} from the context as the type of {@code field}. */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static Object contextValue(Field field, Object value, Path infraDir) {
+        Class<?> type = field.getType();
+        String text = value.toString().trim();
+        if (type == List.class) {
+            return list(value);
+        }
+        if (type.isEnum()) {
+            return Enum.valueOf((Class<? extends Enum>) type, upper(text));
+        }
+        if (type == int.class) {
+            try {
+                return (int) Double.parseDouble(text);
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("context " + field.getName() + " must be a number, got: " + text);
+            }
+        }
+        if (type == boolean.class) {
+            return Boolean.parseBoolean(text);
+        }
+        if (type == Path.class) {
+            return infraDir.resolve(text).normalize();
+        }
+        return text;
+    }
+
+    /** A JSON array's elements, or a comma-separated string's non-empty parts; trimmed. */
+    private static List<String> list(Object value) {
+        if (value instanceof List<?> l) {
+            return l.stream().map(Object::toString).map(String::trim).toList();
+        }
+        return Arrays.stream(value.toString().split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
     }
 
     private static String upper(String v) {
@@ -329,34 +341,6 @@ public final class MergelineConfig {
 
     public static Builder builder() {
         return new Builder();
-    }
-
-    /** Context values as strings, numbers or lists ("a,b" strings or JSON arrays). */
-    private record Ctx(Function<String, Object> context) {
-        java.util.Optional<String> str(String key) {
-            Object v = context.apply(key);
-            return v == null || v.toString().isBlank() ? java.util.Optional.empty()
-                    : java.util.Optional.of(v.toString().trim());
-        }
-
-        java.util.Optional<Integer> integer(String key) {
-            return str(key).map(s -> {
-                try {
-                    return (int) Double.parseDouble(s);
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("context " + key + " must be a number, got: " + s);
-                }
-            });
-        }
-
-        java.util.Optional<List<String>> list(String key) {
-            Object v = context.apply(key);
-            if (v instanceof List<?> l) {
-                return java.util.Optional.of(l.stream().map(Object::toString).map(String::trim).toList());
-            }
-            return str(key).map(s -> Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty())
-                    .toList());
-        }
     }
 
     public static final class Builder {

@@ -26,27 +26,82 @@ class ConfigTest {
         return c;
     }
 
+    /**
+     * Every default in the context table of docs/deploy-aws.md, read from that table: the defaults the
+     * configuration applies and the values cdk.json ships must be the documented ones.
+     */
     @Test
-    void defaultsFollowTheContract() {
+    void defaultsAreTheDocumentedOnesAndCdkJsonShipsThem() throws Exception {
+        Map<String, String> documented = documentedDefaults();
         MergelineConfig c = fromContext(msk());
-        assertEquals("replace-me-mergeline", c.bucketName);
-        assertEquals(MergelineConfig.Encryption.S3, c.encryption);
-        assertEquals(MergelineConfig.KafkaMode.MSK, c.kafkaMode);
-        assertEquals(MergelineConfig.KafkaClientAuth.IAM, c.kafkaClientAuth);
-        assertEquals(Path.of("/repo/functions/target/function.zip"), c.functionCode);
-        assertEquals("mergeline/merge-worker", c.workerImageRepository);
-        assertEquals("0.1.0-cuda", c.workerImageTag);
-        assertEquals(List.of("g5.xlarge", "g6.xlarge", "g4dn.xlarge"), c.workerInstanceTypes);
-        assertEquals(MergelineConfig.FunctionArchitecture.ARM64, c.functionArchitecture);
-        assertEquals(0, c.workerMinTasks);
-        assertEquals("AWS/Kafka", c.lagMetricNamespace);
-        assertEquals("mergeline-kafka", c.mskClusterName());
-        assertNull(c.vpcId);
+        int compared = 0;
+        for (Map.Entry<String, String> d : documented.entrySet()) {
+            java.lang.reflect.Field field;
+            try {
+                field = MergelineConfig.class.getField(d.getKey());
+            } catch (NoSuchFieldException e) {
+                continue; // read by the app, not the configuration (stackName)
+            }
+            Object value = field.get(c);
+            String expected = d.getKey().equals("functionCode")
+                    ? Path.of("/repo/infra").resolve(d.getValue()).normalize().toString() : d.getValue();
+            assertEquals(expected, asContextValue(value), d.getKey());
+            compared++;
+        }
+        assertTrue(compared >= 25, "documented defaults compared: " + compared + " of " + documented);
+
+        com.fasterxml.jackson.databind.JsonNode shipped = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Path.of("cdk.json").toFile()).path("context");
+        shipped.fields().forEachRemaining(e -> {
+            String value = asContextValue(e.getValue().isArray()
+                    ? java.util.stream.StreamSupport.stream(e.getValue().spliterator(), false)
+                            .map(com.fasterxml.jackson.databind.JsonNode::asText).toList()
+                    : e.getValue().asText());
+            if (!value.isEmpty() && !value.contains(MergelineConfig.PLACEHOLDER)) {
+                assertEquals(documented.get(e.getKey()), value, "cdk.json " + e.getKey());
+            }
+        });
         // S3 bucket names are global: the default name is a placeholder, and cdk deploy refuses it
         assertEquals(List.of("bucketName"), c.placeholders());
         Map<String, Object> named = msk();
         named.put("bucketName", "acme-mergeline-prod");
         assertTrue(fromContext(named).placeholders().isEmpty());
+    }
+
+    /** A configuration value as the context spells it: enums in lower case, lists comma-separated. */
+    private static String asContextValue(Object value) {
+        if (value instanceof Enum<?> e) {
+            return e.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-');
+        }
+        if (value instanceof List<?> list) {
+            return String.join(",", list.stream().map(String::valueOf).toList());
+        }
+        return String.valueOf(value);
+    }
+
+    /**
+     * key → default from the table in docs/deploy-aws.md: rows {@code | `key` / `key2` | `d1` / `d2` | ...},
+     * the first code span of each default; keys without a default ("—") are left out.
+     */
+    private static Map<String, String> documentedDefaults() throws java.io.IOException {
+        Map<String, String> defaults = new java.util.LinkedHashMap<>();
+        java.util.regex.Pattern code = java.util.regex.Pattern.compile("`([^`]*)`");
+        for (String line : java.nio.file.Files.readAllLines(Path.of("../docs/deploy-aws.md"))) {
+            String[] cells = line.split("\\|");
+            if (cells.length < 4 || !cells[1].trim().startsWith("`")) {
+                continue;
+            }
+            String[] keys = cells[1].split(" / |, ");
+            String[] values = cells[2].split(" / ");
+            for (int i = 0; i < keys.length && keys.length == values.length; i++) {
+                java.util.regex.Matcher key = code.matcher(keys[i]);
+                java.util.regex.Matcher value = code.matcher(values[i]);
+                if (key.find() && value.find()) {
+                    defaults.put(key.group(1), value.group(1));
+                }
+            }
+        }
+        return defaults;
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.mergeline.bench;
 
+import dev.mergeline.core.merge.FloatBits;
 import dev.mergeline.safetensors.Checkpoint;
 import dev.mergeline.safetensors.DType;
 import dev.mergeline.safetensors.SafetensorsFile;
@@ -57,10 +58,15 @@ public final class CompareCheckpoints {
         }
     }
 
-    /** Largest |a - b| in ulps, comparing the bit patterns of 16-bit floats as ordered integers. */
+    /**
+     * Largest |a - b| in ulps of the tensor's dtype ({@link FloatBits#ulpDistance(int, int, DType)}: two
+     * NaNs are equal, a NaN against a number is the largest distance); other dtypes compare bytes.
+     */
     static long maxUlp(SafetensorsFile fa, TensorInfo a, SafetensorsFile fb, TensorInfo b) throws IOException {
         long max = 0;
-        int size = a.dtype().byteSize();
+        DType dtype = a.dtype();
+        boolean floating = dtype == DType.F32 || dtype == DType.F16 || dtype == DType.BF16;
+        int size = dtype.byteSize();
         for (long off = 0; off < a.byteLength(); off += WINDOW) {
             int n = (int) Math.min(WINDOW, a.byteLength() - off);
             ByteBuffer x = fa.slice(a, off, n);
@@ -68,27 +74,14 @@ public final class CompareCheckpoints {
             if (x.equals(y)) {
                 continue;
             }
-            for (int i = 0; i < n; i += size) {
-                long d;
-                if (a.dtype() == DType.F32) {
-                    d = Math.abs((long) ordered(x.getInt(i)) - ordered(y.getInt(i)));
-                } else if (size == 2) {
-                    d = Math.abs(ordered16(x.getShort(i)) - ordered16(y.getShort(i)));
-                } else {
-                    d = x.get(i) == y.get(i) ? 0 : Long.MAX_VALUE;
-                }
-                max = Math.max(max, d);
+            if (!floating) {
+                return Long.MAX_VALUE; // the bytes differ
+            }
+            for (int i = 0; i < n / size; i++) {
+                max = Math.max(max, FloatBits.ulpDistance(FloatBits.getBits(x, dtype, i),
+                        FloatBits.getBits(y, dtype, i), dtype));
             }
         }
         return max;
-    }
-
-    private static long ordered(int bits) {
-        return bits < 0 ? (long) Integer.MIN_VALUE - bits : bits;
-    }
-
-    private static int ordered16(short s) {
-        int bits = s & 0xFFFF;
-        return (bits & 0x8000) != 0 ? -(bits & 0x7FFF) : bits;
     }
 }

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -54,7 +53,7 @@ import org.apache.kafka.common.errors.TopicExistsException;
  * <p>A broker started by this JVM is stopped by a shutdown hook if it is still running when the
  * JVM exits normally.
  */
-public final class KafkaBroker implements AutoCloseable {
+public final class KafkaBroker extends ChildServer {
 
     /** How long {@link #start} and {@link #restart} wait for the broker to answer. */
     public static final Duration DEFAULT_START_TIMEOUT = Duration.ofSeconds(120);
@@ -67,13 +66,11 @@ public final class KafkaBroker implements AutoCloseable {
     static final String MAIN_CLASS = "kafka.Kafka";
     static final String STORAGE_TOOL_CLASS = "kafka.tools.StorageTool";
 
-    private final Path stateDir;
     private final int port;
     private final int controllerPort;
-    private Thread shutdownHook;
 
     private KafkaBroker(Path stateDir, int port, int controllerPort) {
-        this.stateDir = stateDir;
+        super(stateDir, "kafka", STOP_TIMEOUT);
         this.port = port;
         this.controllerPort = controllerPort;
     }
@@ -129,24 +126,6 @@ public final class KafkaBroker implements AutoCloseable {
         return controllerPort;
     }
 
-    public Path stateDir() {
-        return stateDir;
-    }
-
-    /** The child's stdout and stderr: {@code stateDir/kafka.log}. */
-    public Path logFile() {
-        return stateDir.resolve("kafka.log");
-    }
-
-    /** The broker process, if it is running. */
-    public Optional<ProcessHandle> process() {
-        return ChildProcess.readPid(pidFile());
-    }
-
-    public boolean isRunning() {
-        return process().isPresent();
-    }
-
     /** Creates topics with one partition each; existing topics are left alone. */
     public void createTopics(String... topics) {
         createTopics(1, topics);
@@ -195,18 +174,6 @@ public final class KafkaBroker implements AutoCloseable {
         return Admin.create(config);
     }
 
-    /** Graceful stop: SIGTERM (controlled shutdown), SIGKILL after {@link #STOP_TIMEOUT}. No-op if not running. */
-    public synchronized void stop() {
-        process().ifPresent(p -> ChildProcess.terminate(p, STOP_TIMEOUT));
-        cleanUp();
-    }
-
-    /** SIGKILL, as a crash would: no controlled shutdown, the next start recovers the logs. */
-    public synchronized void kill() {
-        process().ifPresent(ChildProcess::kill);
-        cleanUp();
-    }
-
     /**
      * {@link #stop()} (a no-op after {@link #kill()}) then start again on the same ports and state
      * directory, waiting until the broker answers.
@@ -225,90 +192,45 @@ public final class KafkaBroker implements AutoCloseable {
      * launchers that start the stack and return). Stop it later through {@link #attach(Path)}.
      */
     public synchronized KafkaBroker detach() {
-        ChildProcess.removeShutdownHook(shutdownHook);
-        shutdownHook = null;
+        removeShutdownHook();
         return this;
     }
 
     @Override
-    public void close() {
-        stop();
+    public String toString() {
+        return "KafkaBroker[" + bootstrapServers() + ", state=" + stateDir() + "]";
     }
 
     @Override
-    public String toString() {
-        return "KafkaBroker[" + bootstrapServers() + ", state=" + stateDir + "]";
+    String description() {
+        return "Kafka broker on " + bootstrapServers();
     }
 
-    private Path pidFile() {
-        return stateDir.resolve("kafka.pid");
-    }
-
-    private void cleanUp() {
-        try {
-            Files.deleteIfExists(pidFile());
-        } catch (IOException ignored) {
-            // stale pid files are ignored by readPid once the process is gone
-        }
-        ChildProcess.removeShutdownHook(shutdownHook);
-        shutdownHook = null;
-    }
-
-    private synchronized void launch(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        process().ifPresent(running -> {
-            throw new IllegalStateException(
-                    "Kafka broker already running from " + stateDir + " (pid " + running.pid() + ")");
-        });
+    @Override
+    void requirePortsFree() {
         ChildProcess.requireFree(port, "Kafka broker");
         ChildProcess.requireFree(controllerPort, "Kafka controller");
-        Process process = null;
-        try {
-            Files.createDirectories(stateDir.resolve("data"));
-            writeConfig();
-            String classpath = DevstackArtifacts.kafkaClasspath().stream()
-                    .map(Path::toString).collect(Collectors.joining(java.io.File.pathSeparator));
-            if (!Files.exists(stateDir.resolve("data").resolve("meta.properties"))) {
-                format(classpath, deadline);
-            }
-            List<String> command = javaCommand(classpath);
-            command.add(MAIN_CLASS);
-            command.add(stateDir.resolve("server.properties").toString());
-            process = ChildProcess.launch(command, stateDir, logFile(), Map.of());
-            ChildProcess.writePid(pidFile(), process.pid());
-            ProcessHandle handle = process.toHandle();
-            shutdownHook = ChildProcess.shutdownHook("kafka-broker-stop-" + port,
-                    () -> ChildProcess.terminate(handle, Duration.ofSeconds(10)));
-            awaitReady(process, deadline);
-        } catch (IOException e) {
-            abandon(process);
-            throw new UncheckedIOException(e);
-        } catch (RuntimeException e) {
-            abandon(process);
-            throw e;
-        }
     }
 
-    /** After a failed launch: kills the process this launch started (only that one). */
-    private void abandon(Process process) {
-        if (process != null) {
-            ChildProcess.kill(process.toHandle());
-            cleanUp();
+    @Override
+    Process startProcess(long deadline) throws IOException {
+        Files.createDirectories(stateDir().resolve("data"));
+        writeConfig();
+        String classpath = DevstackArtifacts.kafkaClasspath().stream()
+                .map(Path::toString).collect(Collectors.joining(java.io.File.pathSeparator));
+        if (!Files.exists(stateDir().resolve("data").resolve("meta.properties"))) {
+            format(classpath, deadline);
         }
+        List<String> command = javaCommand(classpath);
+        command.add(MAIN_CLASS);
+        command.add(stateDir().resolve("server.properties").toString());
+        return ChildProcess.launch(command, stateDir(), logFile(), Map.of());
     }
 
     private List<String> javaCommand(String classpath) {
-        List<String> command = new ArrayList<>();
-        command.add(ChildProcess.javaExecutable());
-        String opts = System.getProperty(JVM_OPTS_PROPERTY, System.getenv().getOrDefault(JVM_OPTS_ENV, DEFAULT_JVM_OPTS));
-        for (String opt : opts.trim().split("\\s+")) {
-            if (!opt.isEmpty()) {
-                command.add(opt);
-            }
-        }
-        command.add("-Djava.awt.headless=true");
-        command.add("-Dlog4j2.configurationFile=" + stateDir.resolve("log4j2.properties").toUri());
-        command.add("-Dkafka.logs.dir=" + stateDir.resolve("logs"));
+        List<String> command = javaCommand(JVM_OPTS_PROPERTY, JVM_OPTS_ENV, DEFAULT_JVM_OPTS);
+        command.add("-Dlog4j2.configurationFile=" + stateDir().resolve("log4j2.properties").toUri());
+        command.add("-Dkafka.logs.dir=" + stateDir().resolve("logs"));
         command.add("-cp");
         command.add(classpath);
         return command;
@@ -321,9 +243,9 @@ public final class KafkaBroker implements AutoCloseable {
         command.add("--cluster-id");
         command.add(Uuid.randomUuid().toString());
         command.add("--config");
-        command.add(stateDir.resolve("server.properties").toString());
+        command.add(stateDir().resolve("server.properties").toString());
         command.add("--ignore-formatted");
-        Process process = ChildProcess.launch(command, stateDir, logFile(), Map.of());
+        Process process = ChildProcess.launch(command, stateDir(), logFile(), Map.of());
         long remaining = Math.max(1, deadline - System.nanoTime());
         boolean exited;
         try {
@@ -343,10 +265,11 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private void awaitReady(Process process, long deadline) {
+    @Override
+    void awaitReady(Process process, long deadline) {
         // First wait for the port (cheap), then for an answer to DescribeCluster naming this node.
         while (!ChildProcess.listening(port)) {
-            checkAlive(process, deadline);
+            checkAlive(process, deadline, "port " + port + " not open");
             ChildProcess.sleep(100);
         }
         try (Admin admin = admin(Duration.ofSeconds(5))) {
@@ -370,23 +293,8 @@ public final class KafkaBroker implements AutoCloseable {
         }
     }
 
-    private void checkAlive(Process process, long deadline) {
-        checkAlive(process, deadline, "port " + port + " not open");
-    }
-
-    private void checkAlive(Process process, long deadline, String lastError) {
-        if (!process.isAlive()) {
-            throw new IllegalStateException(ChildProcess.failure("Kafka broker on " + bootstrapServers(), logFile(),
-                    "exited with status " + process.exitValue()));
-        }
-        if (System.nanoTime() - deadline > 0) {
-            throw new IllegalStateException(ChildProcess.failure("Kafka broker on " + bootstrapServers(), logFile(),
-                    "not ready in time (" + lastError + ")"));
-        }
-    }
-
     private void writeConfig() throws IOException {
-        String dataDir = stateDir.resolve("data").toString();
+        String dataDir = stateDir().resolve("data").toString();
         String server = String.join("\n",
                 "# Written by dev.mergeline.devstack.KafkaBroker at each start; edits are overwritten.",
                 "process.roles=broker,controller",
@@ -414,7 +322,7 @@ public final class KafkaBroker implements AutoCloseable {
                 "background.threads=2",
                 "log.cleaner.threads=1",
                 "");
-        Files.writeString(stateDir.resolve("server.properties"), server, StandardCharsets.UTF_8);
+        Files.writeString(stateDir().resolve("server.properties"), server, StandardCharsets.UTF_8);
         String log4j = String.join("\n",
                 "status = warn",
                 "appender.stdout.type = Console",
@@ -428,9 +336,9 @@ public final class KafkaBroker implements AutoCloseable {
                 "logger.config.name = org.apache.kafka.common.config.AbstractConfig",
                 "logger.config.level = WARN",
                 "");
-        Files.writeString(stateDir.resolve("log4j2.properties"), log4j, StandardCharsets.UTF_8);
+        Files.writeString(stateDir().resolve("log4j2.properties"), log4j, StandardCharsets.UTF_8);
         String state = "port=" + port + "\ncontroller.port=" + controllerPort + "\n";
-        Files.writeString(stateDir.resolve("kafka-devstack.properties"), state, StandardCharsets.UTF_8);
+        Files.writeString(stateDir().resolve("kafka-devstack.properties"), state, StandardCharsets.UTF_8);
     }
 
     /** Escapes a value for a .properties file (backslashes, as on Windows paths). */

@@ -1,8 +1,5 @@
 package dev.mergeline.devstack;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.Map;
@@ -48,36 +45,20 @@ public class KafkaTestResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public Map<String, String> start() {
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("mergeline-kafka-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        broker = KafkaBroker.start(dir, port);
+        broker = KafkaBroker.start(ResourceState.newStateDir("mergeline-kafka-"), port);
         broker.createTopics(partitions, topics);
-        System.setProperty(STATE_DIR_PROPERTY, broker.stateDir().toString());
+        ResourceState.publish(broker, STATE_DIR_PROPERTY);
         return Map.of(BOOTSTRAP_SERVERS, broker.bootstrapServers());
     }
 
     @Override
     public void stop() {
-        if (broker != null) {
-            broker.stop();
-            ChildProcess.deleteTree(broker.stateDir());
-            if (broker.stateDir().toString().equals(System.getProperty(STATE_DIR_PROPERTY))) {
-                System.clearProperty(STATE_DIR_PROPERTY);
-            }
-            broker = null;
-        }
+        ResourceState.stopAndRemove(broker, STATE_DIR_PROPERTY);
+        broker = null;
     }
 
     /** The broker of the running test resource (from any class loader). */
     public static KafkaBroker broker() {
-        String dir = System.getProperty(STATE_DIR_PROPERTY);
-        if (dir == null) {
-            throw new IllegalStateException("no KafkaTestResource is running");
-        }
-        return KafkaBroker.attach(Path.of(dir));
+        return KafkaBroker.attach(ResourceState.published(STATE_DIR_PROPERTY, "KafkaTestResource"));
     }
 }

@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Properties;
 
 /**
@@ -47,7 +46,7 @@ import java.util.Properties;
  * {@value #DEFAULT_JVM_OPTS}, overridable with {@link #JVM_OPTS_PROPERTY} / {@link #JVM_OPTS_ENV}.
  * A server started by this JVM is stopped by a shutdown hook if it still runs at normal JVM exit.
  */
-public final class S3MockServer implements AutoCloseable {
+public final class S3MockServer extends ChildServer {
 
     public static final String ACCESS_KEY = "foo";
     public static final String SECRET_KEY = "bar";
@@ -63,14 +62,12 @@ public final class S3MockServer implements AutoCloseable {
             .connectTimeout(Duration.ofSeconds(2))
             .build();
 
-    private final Path stateDir;
     private final int httpPort;
     private final int httpsPort;
     private final List<String> initialBuckets;
-    private Thread shutdownHook;
 
     private S3MockServer(Path stateDir, int httpPort, int httpsPort, List<String> initialBuckets) {
-        this.stateDir = stateDir;
+        super(stateDir, "s3mock", STOP_TIMEOUT);
         this.httpPort = httpPort;
         this.httpsPort = httpsPort;
         this.initialBuckets = List.copyOf(initialBuckets);
@@ -126,38 +123,9 @@ public final class S3MockServer implements AutoCloseable {
         return initialBuckets;
     }
 
-    public Path stateDir() {
-        return stateDir;
-    }
-
     /** Where S3Mock keeps buckets and objects: {@code stateDir/data}. */
     public Path dataDir() {
-        return stateDir.resolve("data");
-    }
-
-    /** The child's stdout and stderr: {@code stateDir/s3mock.log}. */
-    public Path logFile() {
-        return stateDir.resolve("s3mock.log");
-    }
-
-    public Optional<ProcessHandle> process() {
-        return ChildProcess.readPid(pidFile());
-    }
-
-    public boolean isRunning() {
-        return process().isPresent();
-    }
-
-    /** Graceful stop (SIGTERM, SIGKILL after {@link #STOP_TIMEOUT}); stored objects are kept. */
-    public synchronized void stop() {
-        process().ifPresent(p -> ChildProcess.terminate(p, STOP_TIMEOUT));
-        cleanUp();
-    }
-
-    /** SIGKILL. */
-    public synchronized void kill() {
-        process().ifPresent(ChildProcess::kill);
-        cleanUp();
+        return stateDir().resolve("data");
     }
 
     /** {@link #stop()} (a no-op after {@link #kill()}) then start again on the same port and data. */
@@ -171,91 +139,47 @@ public final class S3MockServer implements AutoCloseable {
      * launchers that start the stack and return). Stop it later through {@link #attach(Path)}.
      */
     public synchronized S3MockServer detach() {
-        ChildProcess.removeShutdownHook(shutdownHook);
-        shutdownHook = null;
+        removeShutdownHook();
         return this;
     }
 
     @Override
-    public void close() {
-        stop();
+    public String toString() {
+        return "S3MockServer[" + endpoint() + ", state=" + stateDir() + "]";
     }
 
     @Override
-    public String toString() {
-        return "S3MockServer[" + endpoint() + ", state=" + stateDir + "]";
+    String description() {
+        return "S3Mock on " + endpoint();
     }
 
-    private Path pidFile() {
-        return stateDir.resolve("s3mock.pid");
-    }
-
-    private void cleanUp() {
-        try {
-            Files.deleteIfExists(pidFile());
-        } catch (IOException ignored) {
-            // stale pid files are ignored once the process is gone
-        }
-        ChildProcess.removeShutdownHook(shutdownHook);
-        shutdownHook = null;
-    }
-
-    private synchronized void launch(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        process().ifPresent(running -> {
-            throw new IllegalStateException("S3Mock already running from " + stateDir + " (pid " + running.pid() + ")");
-        });
+    @Override
+    void requirePortsFree() {
         ChildProcess.requireFree(httpPort, "S3Mock");
-        Process process = null;
-        try {
-            Files.createDirectories(dataDir());
-            String state = "http.port=" + httpPort + "\nhttps.port=" + httpsPort
-                    + "\ninitial.buckets=" + String.join(",", initialBuckets) + "\n";
-            Files.writeString(stateDir.resolve("s3mock-devstack.properties"), state, StandardCharsets.UTF_8);
-            List<String> command = new ArrayList<>();
-            command.add(ChildProcess.javaExecutable());
-            String opts = System.getProperty(JVM_OPTS_PROPERTY,
-                    System.getenv().getOrDefault(JVM_OPTS_ENV, DEFAULT_JVM_OPTS));
-            for (String opt : opts.trim().split("\\s+")) {
-                if (!opt.isEmpty()) {
-                    command.add(opt);
-                }
-            }
-            command.add("-Djava.awt.headless=true");
-            command.add("-jar");
-            command.add(DevstackArtifacts.s3MockJar().toString());
-            command.add("--com.adobe.testing.s3mock.httpPort=" + httpPort);
-            command.add("--server.port=" + httpsPort);
-            command.add("--com.adobe.testing.s3mock.store.root=" + dataDir());
-            command.add("--com.adobe.testing.s3mock.store.retainFilesOnExit=true");
-            if (!initialBuckets.isEmpty()) {
-                command.add("--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", initialBuckets));
-            }
-            command.add("--spring.main.banner-mode=off");
-            process = ChildProcess.launch(command, stateDir, logFile(), Map.of());
-            ChildProcess.writePid(pidFile(), process.pid());
-            ProcessHandle handle = process.toHandle();
-            shutdownHook = ChildProcess.shutdownHook("s3mock-stop-" + httpPort,
-                    () -> ChildProcess.terminate(handle, Duration.ofSeconds(10)));
-            awaitReady(process, deadline);
-        } catch (IOException e) {
-            abandon(process);
-            throw new UncheckedIOException(e);
-        } catch (RuntimeException e) {
-            abandon(process);
-            throw e;
-        }
     }
 
-    /** After a failed launch: kills the process this launch started (only that one). */
-    private void abandon(Process process) {
-        if (process != null) {
-            ChildProcess.kill(process.toHandle());
-            cleanUp();
+    @Override
+    Process startProcess(long deadline) throws IOException {
+        Files.createDirectories(dataDir());
+        String state = "http.port=" + httpPort + "\nhttps.port=" + httpsPort
+                + "\ninitial.buckets=" + String.join(",", initialBuckets) + "\n";
+        Files.writeString(stateDir().resolve("s3mock-devstack.properties"), state, StandardCharsets.UTF_8);
+        List<String> command = javaCommand(JVM_OPTS_PROPERTY, JVM_OPTS_ENV, DEFAULT_JVM_OPTS);
+        command.add("-jar");
+        command.add(DevstackArtifacts.s3MockJar().toString());
+        command.add("--com.adobe.testing.s3mock.httpPort=" + httpPort);
+        command.add("--server.port=" + httpsPort);
+        command.add("--com.adobe.testing.s3mock.store.root=" + dataDir());
+        command.add("--com.adobe.testing.s3mock.store.retainFilesOnExit=true");
+        if (!initialBuckets.isEmpty()) {
+            command.add("--com.adobe.testing.s3mock.store.initialBuckets=" + String.join(",", initialBuckets));
         }
+        command.add("--spring.main.banner-mode=off");
+        return ChildProcess.launch(command, stateDir(), logFile(), Map.of());
     }
 
-    private void awaitReady(Process process, long deadline) {
+    @Override
+    void awaitReady(Process process, long deadline) {
         String lastError = "port " + httpPort + " not open";
         while (!ChildProcess.listening(httpPort)) {
             checkAlive(process, deadline, lastError);
@@ -288,17 +212,6 @@ public final class S3MockServer implements AutoCloseable {
                 }
                 ChildProcess.sleep(200);
             }
-        }
-    }
-
-    private void checkAlive(Process process, long deadline, String lastError) {
-        if (!process.isAlive()) {
-            throw new IllegalStateException(ChildProcess.failure("S3Mock on " + endpoint(), logFile(),
-                    "exited with status " + process.exitValue()));
-        }
-        if (System.nanoTime() - deadline > 0) {
-            throw new IllegalStateException(ChildProcess.failure("S3Mock on " + endpoint(), logFile(),
-                    "not ready in time (" + lastError + ")"));
         }
     }
 }

@@ -1,9 +1,5 @@
 package dev.mergeline.devstack;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashSet;
 import java.util.Map;
@@ -50,14 +46,9 @@ public class S3MockTestResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public Map<String, String> start() {
-        Path dir;
-        try {
-            dir = Files.createTempDirectory("mergeline-s3mock-");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        server = S3MockServer.start(dir, port, buckets.toArray(String[]::new));
-        System.setProperty(STATE_DIR_PROPERTY, server.stateDir().toString());
+        server = S3MockServer.start(ResourceState.newStateDir("mergeline-s3mock-"), port,
+                buckets.toArray(String[]::new));
+        ResourceState.publish(server, STATE_DIR_PROPERTY);
         return Map.of(
                 ENDPOINT, server.endpoint(),
                 PATH_STYLE, "true",
@@ -69,22 +60,12 @@ public class S3MockTestResource implements QuarkusTestResourceLifecycleManager {
 
     @Override
     public void stop() {
-        if (server != null) {
-            server.stop();
-            ChildProcess.deleteTree(server.stateDir());
-            if (server.stateDir().toString().equals(System.getProperty(STATE_DIR_PROPERTY))) {
-                System.clearProperty(STATE_DIR_PROPERTY);
-            }
-            server = null;
-        }
+        ResourceState.stopAndRemove(server, STATE_DIR_PROPERTY);
+        server = null;
     }
 
     /** The server of the running test resource (from any class loader). */
     public static S3MockServer server() {
-        String dir = System.getProperty(STATE_DIR_PROPERTY);
-        if (dir == null) {
-            throw new IllegalStateException("no S3MockTestResource is running");
-        }
-        return S3MockServer.attach(Path.of(dir));
+        return S3MockServer.attach(ResourceState.published(STATE_DIR_PROPERTY, "S3MockTestResource"));
     }
 }

@@ -61,8 +61,11 @@ class LocalStackFilesTest {
     private static final Path FUNCTIONS_PROPERTIES = ROOT.resolve("functions/src/main/resources/application.properties");
     private static final Path WORKER_PROPERTIES =
             ROOT.resolve("merge-engine/worker/src/main/resources/application.properties");
+    /** The {@code mergeline.*} settings both applications read (merge-engine/quarkus-common). */
+    private static final Path SHARED_CONFIG =
+            ROOT.resolve("merge-engine/quarkus-common/src/main/java/dev/mergeline/quarkus/MergelineSettings.java");
     private static final Path FUNCTIONS_CONFIG =
-            ROOT.resolve("functions/src/main/java/dev/mergeline/functions/MergelineConfig.java");
+            ROOT.resolve("functions/src/main/java/dev/mergeline/functions/FunctionsConfig.java");
     private static final Path WORKER_CONFIG =
             ROOT.resolve("merge-engine/worker/src/main/java/dev/mergeline/worker/WorkerConfig.java");
     private static final Path FUNCTIONS_ENTRY =
@@ -420,14 +423,14 @@ class LocalStackFilesTest {
 
     /** Every environment variable the functions read: their properties, @ConfigMapping and ${VAR} references. */
     private static Set<String> functionsEnvironment() throws IOException {
-        return environmentOf(FUNCTIONS_PROPERTIES, FUNCTIONS_CONFIG);
+        return environmentOf(FUNCTIONS_PROPERTIES, FUNCTIONS_CONFIG, SHARED_CONFIG);
     }
 
     private static Set<String> workerEnvironment() throws IOException {
-        return environmentOf(WORKER_PROPERTIES, WORKER_CONFIG);
+        return environmentOf(WORKER_PROPERTIES, WORKER_CONFIG, SHARED_CONFIG);
     }
 
-    private static Set<String> environmentOf(Path propertiesFile, Path configMapping) throws IOException {
+    private static Set<String> environmentOf(Path propertiesFile, Path... configMappings) throws IOException {
         Set<String> names = new TreeSet<>();
         Properties p = properties(propertiesFile);
         for (String key : p.stringPropertyNames()) {
@@ -437,12 +440,14 @@ class LocalStackFilesTest {
                 names.add(m.group(1));
             }
         }
-        for (String property : configMappingProperties(configMapping)) {
-            names.add(toEnv(property));
+        for (Path configMapping : configMappings) {
+            for (String property : configMappingProperties(configMapping)) {
+                names.add(toEnv(property));
+            }
         }
         assertTrue(names.containsAll(List.of("MERGELINE_BUCKET", "MERGELINE_S3_ENDPOINT", "MERGELINE_S3_PATH_STYLE",
                 "MERGELINE_S3_ACCESS_KEY", "MERGELINE_S3_SECRET_KEY", "KAFKA_BOOTSTRAP_SERVERS")),
-                propertiesFile + " + " + configMapping + ": " + names);
+                propertiesFile + " + " + List.of(configMappings) + ": " + names);
         return names;
     }
 

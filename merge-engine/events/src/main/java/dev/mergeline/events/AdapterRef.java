@@ -46,12 +46,4 @@ public record AdapterRef(
     public AdapterLocation location() {
         return new AdapterLocation(bucket, id);
     }
-
-    public AdapterRef withEtags(Map<String, String> newEtags) {
-        return new AdapterRef(bucket, prefix, id, newEtags, peftType, r, targetModules);
-    }
-
-    public AdapterRef withConfig(String newPeftType, Integer newR, List<String> newTargetModules) {
-        return new AdapterRef(bucket, prefix, id, etags, newPeftType, newR, newTargetModules);
-    }
 }

@@ -7,7 +7,7 @@ import java.util.List;
  * validation refused the adapter; every problem found is listed.
  *
  * @param adapter the adapter (bucket, prefix, id; ETags and config fields where known)
- * @param reasons one or more findings, validation {@link dev.mergeline.core.validation.ReasonCode}s
+ * @param reasons one or more findings, validation reason codes (core's {@code ReasonCode})
  *     (or {@link FailureCode#MALFORMED_MESSAGE} for an announcement that could not be used)
  */
 public record AdapterRejected(AdapterRef adapter, List<Problem> reasons) implements EventData {

@@ -43,9 +43,4 @@ public record BaseRef(String name, String bucket, String prefix, String identity
         }
         return ROOT + name + "/";
     }
-
-    /** The same base without its ETags (as the ready event may carry it). */
-    public BaseRef withoutEtags() {
-        return new BaseRef(name, bucket, prefix, identity, null);
-    }
 }

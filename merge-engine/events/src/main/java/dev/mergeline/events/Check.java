@@ -82,30 +82,24 @@ final class Check {
 
     /** An unmodifiable copy sorted by key; keys and values non-null, keys non-empty. */
     static <V> Map<String, V> sortedMap(Map<String, V> value, String field) {
-        required(value, field);
-        TreeMap<String, V> copy = new TreeMap<>();
-        for (Map.Entry<String, V> e : value.entrySet()) {
-            String key = e.getKey();
-            if (key == null || key.isEmpty()) {
-                throw EventFormatException.invalid(field, key, "keys must not be empty");
-            }
-            copy.put(key, required(e.getValue(), field + "." + key));
-        }
-        return Collections.unmodifiableMap(copy);
+        return Collections.unmodifiableMap(copy(value, field, new TreeMap<>()));
     }
 
-    /** An unmodifiable copy keeping insertion order; keys and values non-null. */
+    /** An unmodifiable copy keeping insertion order; keys and values non-null, keys non-empty. */
     static <V> Map<String, V> orderedMap(Map<String, V> value, String field) {
+        return Collections.unmodifiableMap(copy(value, field, new LinkedHashMap<>()));
+    }
+
+    private static <V> Map<String, V> copy(Map<String, V> value, String field, Map<String, V> into) {
         required(value, field);
-        LinkedHashMap<String, V> copy = new LinkedHashMap<>();
         for (Map.Entry<String, V> e : value.entrySet()) {
             String key = e.getKey();
             if (key == null || key.isEmpty()) {
                 throw EventFormatException.invalid(field, key, "keys must not be empty");
             }
-            copy.put(key, required(e.getValue(), field + "." + key));
+            into.put(key, required(e.getValue(), field + "." + key));
         }
-        return Collections.unmodifiableMap(copy);
+        return into;
     }
 
     /** ETags keyed by file name: non-empty, each ETag normalized (quotes stripped). */

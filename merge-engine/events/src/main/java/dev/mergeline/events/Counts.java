@@ -1,7 +1,6 @@
 package dev.mergeline.events;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import dev.mergeline.core.plan.MergePlan;
 
 /**
  * Tensors of the output by what happened to them.
@@ -22,10 +21,6 @@ public record Counts(
         Check.nonNegative(replaced, "replaced");
         Check.nonNegative(added, "added");
         Check.nonNegative(copied, "copied");
-    }
-
-    public static Counts of(MergePlan.Counts c) {
-        return new Counts(c.merged(), c.replaced(), c.added(), c.copied());
     }
 
     /** Tensors in the output. */

@@ -1,7 +1,5 @@
 package dev.mergeline.events;
 
-import dev.mergeline.core.EngineInfo;
-
 /**
  * The engine that merged.
  *
@@ -14,10 +12,5 @@ public record EngineRef(String version, String mergeSemantics, String executionP
         Check.text(version, "version");
         Check.text(mergeSemantics, "mergeSemantics");
         Check.text(executionProvider, "executionProvider");
-    }
-
-    /** This build's engine, on the given execution provider. */
-    public static EngineRef current(String executionProvider) {
-        return new EngineRef(EngineInfo.VERSION, EngineInfo.MERGE_SEMANTICS, executionProvider);
     }
 }

@@ -2,7 +2,7 @@ package dev.mergeline.events;
 
 /**
  * Codes of failures that are not validation findings (those are
- * {@link dev.mergeline.core.validation.ReasonCode}s). They appear as {@link Problem#code()} in
+ * reason codes (core's {@code ReasonCode})). They appear as {@link Problem#code()} in
  * {@link MergeFailed} events, in the same shape as reason codes. Names never change once released.
  */
 public enum FailureCode {

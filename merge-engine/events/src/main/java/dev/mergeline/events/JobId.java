@@ -1,6 +1,5 @@
 package dev.mergeline.events;
 
-import dev.mergeline.core.EngineInfo;
 import java.util.Map;
 import java.util.regex.Pattern;
 
@@ -25,7 +24,7 @@ public final class JobId {
      *     (adapter_config.json, adapter_model.safetensors, merge.json, tokenizer files copied to the
      *     output); quotes around ETags are ignored
      * @param baseIdentity the base's {@link BaseIdentity}
-     * @param mergeSemantics {@link EngineInfo#MERGE_SEMANTICS} of the engine
+     * @param mergeSemantics the engine's merge semantics version (core's {@code EngineInfo.MERGE_SEMANTICS})
      * @param options output options; null means {@link MergeOptions#DEFAULTS}
      */
     public static String compute(Map<String, String> adapterEtags, String baseIdentity, String mergeSemantics,
@@ -41,11 +40,6 @@ public final class JobId {
                 .string(o.dtype())
                 .optionalLong(o.effectiveMaxShardBytes())
                 .sha256Hex(16);
-    }
-
-    /** {@link #compute} with this engine's {@link EngineInfo#MERGE_SEMANTICS}. */
-    public static String compute(Map<String, String> adapterEtags, String baseIdentity, MergeOptions options) {
-        return compute(adapterEtags, baseIdentity, EngineInfo.MERGE_SEMANTICS, options);
     }
 
     /** Whether {@code s} has the form of a job id (32 lowercase hex digits). */

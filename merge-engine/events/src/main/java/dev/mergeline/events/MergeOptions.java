@@ -1,7 +1,6 @@
 package dev.mergeline.events;
 
-import dev.mergeline.safetensors.DType;
-import java.util.Optional;
+import java.util.Locale;
 
 /**
  * Options of a merge that change its output (and therefore the job id).
@@ -12,42 +11,36 @@ import java.util.Optional;
  * @param maxShardBytes largest shard in bytes; null means Hugging Face's default of 5 GB
  */
 public record MergeOptions(String dtype, Long maxShardBytes) {
+    /** Hugging Face's default {@code max_shard_size}, 5 GB. */
+    public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
     /** Keep dtypes, default shard size. */
     public static final MergeOptions DEFAULTS = new MergeOptions(null, null);
 
     public MergeOptions {
         if (dtype != null) {
             String given = dtype;
-            dtype = DType.fromTorchName(dtype).filter(DType::isMergeable).map(MergeOptions::shortName)
-                    .orElseThrow(() -> EventFormatException.invalid("dtype", given, "must be bf16, fp16 or fp32"));
+            dtype = shortName(dtype);
+            if (dtype == null) {
+                throw EventFormatException.invalid("dtype", given, "must be bf16, fp16 or fp32");
+            }
         }
         if (maxShardBytes != null && maxShardBytes <= 0) {
             throw EventFormatException.invalid("maxShardBytes", maxShardBytes, "must be positive");
         }
     }
 
-    /** The output dtype, empty to keep each tensor's own. */
-    public Optional<DType> outputDType() {
-        return Optional.ofNullable(dtype).flatMap(DType::fromTorchName);
-    }
-
     /** {@link #maxShardBytes}, or the 5 GB default. */
     public long effectiveMaxShardBytes() {
-        return maxShardBytes != null ? maxShardBytes : dev.mergeline.core.run.MergeOptions.DEFAULT_SHARD_BYTES;
+        return maxShardBytes != null ? maxShardBytes : DEFAULT_MAX_SHARD_BYTES;
     }
 
-    /** The merge engine's options for these (default row-block size). */
-    public dev.mergeline.core.run.MergeOptions toEngineOptions() {
-        return new dev.mergeline.core.run.MergeOptions(outputDType(), effectiveMaxShardBytes(),
-                dev.mergeline.core.run.MergeOptions.defaults().blockBytes());
-    }
-
-    private static String shortName(DType d) {
-        return switch (d) {
-            case BF16 -> "bf16";
-            case F16 -> "fp16";
-            case F32 -> "fp32";
-            default -> throw new IllegalStateException(d.name());
+    /** bf16, fp16 or fp32 for the spellings torch and Hugging Face use for them; null for anything else. */
+    private static String shortName(String name) {
+        return switch (name.toLowerCase(Locale.ROOT).replace("torch.", "")) {
+            case "bf16", "bfloat16" -> "bf16";
+            case "fp16", "f16", "float16", "half" -> "fp16";
+            case "fp32", "f32", "float32", "float" -> "fp32";
+            default -> null;
         };
     }
 }

@@ -1,17 +1,14 @@
 package dev.mergeline.events;
 
-import dev.mergeline.core.validation.Reason;
-import dev.mergeline.core.validation.ReasonCode;
-import java.util.List;
 import java.util.Optional;
 
 /**
  * One finding in a rejection or failure, on the wire as
- * {@code {code, message, tensor?, expected?, actual?, detail?}}: the shape of core's
- * {@link Reason}, with the code as a string so that validation {@link ReasonCode}s and
+ * {@code {code, message, tensor?, expected?, actual?, detail?}}: the shape of the engine's
+ * validation reasons, with the code as a string so that validation reason codes and
  * {@link FailureCode}s share one format (and codes added by later versions still decode).
  *
- * @param code stable upper-snake-case code ({@link ReasonCode} or {@link FailureCode} name)
+ * @param code stable upper-snake-case code (a validation reason code or a {@link FailureCode} name)
  * @param message specific, human-readable explanation
  * @param tensor tensor or file the finding is about, or null
  * @param expected what was expected, or null
@@ -28,16 +25,6 @@ public record Problem(String code, String message, String tensor, String expecte
         Check.text(message, "message");
     }
 
-    /** The validation reason, code and all fields kept. */
-    public static Problem of(Reason reason) {
-        return new Problem(reason.code().name(), reason.message(), reason.tensor(), reason.expected(),
-                reason.actual(), reason.detail());
-    }
-
-    public static List<Problem> of(List<Reason> reasons) {
-        return reasons.stream().map(Problem::of).toList();
-    }
-
     /** A failure that is not a validation finding. */
     public static Problem of(FailureCode code, String message) {
         return new Problem(code.name(), message, null, null, null, null);
@@ -51,16 +38,6 @@ public record Problem(String code, String message, String tensor, String expecte
         return new Problem(code, message, tensor, expected, actual, newDetail);
     }
 
-    /** The validation reason code, when {@link #code} is one this version knows. */
-    public Optional<ReasonCode> reasonCode() {
-        for (ReasonCode c : ReasonCode.values()) {
-            if (c.name().equals(code)) {
-                return Optional.of(c);
-            }
-        }
-        return Optional.empty();
-    }
-
     /** The failure code, when {@link #code} is one this version knows. */
     public Optional<FailureCode> failureCode() {
         for (FailureCode c : FailureCode.values()) {
@@ -69,10 +46,5 @@ public record Problem(String code, String message, String tensor, String expecte
             }
         }
         return Optional.empty();
-    }
-
-    /** Back to core's {@link Reason} (equal to the one {@link #of(Reason)} was given), for validation codes. */
-    public Optional<Reason> toReason() {
-        return reasonCode().map(c -> new Reason(c, message, tensor, expected, actual, detail));
     }
 }

@@ -10,8 +10,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.mergeline.core.validation.Reason;
-import dev.mergeline.core.validation.ReasonCode;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -100,7 +98,7 @@ class EventCodecTest {
         assertEquals(List.of("downloadMs", "mergeMs", "uploadMs", "totalMs"), List.copyOf(d.timingsMs().keySet()));
         assertEquals("ok", d.verification().status());
         assertEquals(d.counts().merged(), d.verification().tensors());
-        assertEquals(EngineRef.current("CUDA"), d.engine());
+        assertEquals(new EngineRef("0.1.0", JobIdTest.SEMANTICS, "CUDA"), d.engine());
         assertFalse(d.reemitted());
         assertTrue(d.asReemitted().reemitted());
     }
@@ -108,10 +106,9 @@ class EventCodecTest {
     @Test
     void rejectionFixtureHoldsValidationReasons() {
         AdapterRejected d = EventFixtures.event(EventFixtures.ADAPTER_REJECTED, AdapterRejected.class).data();
-        assertEquals(ReasonCode.TENSOR_SHAPE_MISMATCH, d.reasons().get(0).reasonCode().orElseThrow());
-        Reason r = d.reasons().get(1).toReason().orElseThrow();
-        assertEquals(ReasonCode.UNKNOWN_CONFIG_FIELD, r.code());
-        assertEquals("use_bdlora", r.detail());
+        assertEquals("TENSOR_SHAPE_MISMATCH", d.reasons().get(0).code());
+        assertEquals("UNKNOWN_CONFIG_FIELD", d.reasons().get(1).code());
+        assertEquals("use_bdlora", d.reasons().get(1).detail());
     }
 
     @Test
@@ -120,8 +117,6 @@ class EventCodecTest {
         assertEquals(Topics.MERGE_FAILURES, e.topic());
         Problem p = e.data().reasons().get(0);
         assertEquals(FailureCode.STORAGE_UNAVAILABLE, p.failureCode().orElseThrow());
-        assertTrue(p.reasonCode().isEmpty());
-        assertTrue(p.toReason().isEmpty());
         assertTrue(e.data().retriable());
         assertEquals(3, e.data().attempts());
     }
@@ -367,7 +362,7 @@ class EventCodecTest {
         assertTrue(e.getMessage().contains("a\\u000aINFO forged"), e.getMessage());
     }
 
-    // ---- encoding: nulls omitted, Reason round trip
+    // ---- encoding: nulls omitted, codes round trip
 
     /** An FP8 output names its quantization in the ready event; a plain one omits the field. */
     @Test
@@ -389,26 +384,11 @@ class EventCodecTest {
     void nullsAreOmitted() throws Exception {
         AdapterRef adapter = AdapterRef.of(new AdapterLocation("mergeline", "a1"));
         CloudEvent<AdapterRejected> event = CloudEvent.create("/test",
-                new AdapterRejected(adapter, List.of(Problem.of(Reason.of(ReasonCode.ADAPTER_FILES_MISSING,
-                        "adapter_model.safetensors is missing")))));
+                new AdapterRejected(adapter, List.of(new Problem("ADAPTER_FILES_MISSING",
+                        "adapter_model.safetensors is missing", null, null, null, null))));
         JsonNode data = JSON.readTree(codec.encode(event)).get("data");
         assertEquals(List.of("bucket", "prefix", "id"), names(data.get("adapter")));
         assertEquals(List.of("code", "message"), names(data.get("reasons").get(0)));
-    }
-
-    @ParameterizedTest
-    @EnumSource(ReasonCode.class)
-    void everyReasonRoundTripsThroughTheCodec(ReasonCode code) {
-        List<Reason> reasons = List.of(
-                Reason.of(code, "plain " + code.summary()),
-                Reason.mismatch(code, "model.layers.0.mlp.down_proj.lora_A.weight", "with shapes", List.of(8, 8192),
-                        List.of(8, 4096)),
-                new Reason(code, "everything", "t", "e", "a", "HEADER_TOO_LARGE"));
-        AdapterRejected data = new AdapterRejected(AdapterRef.of(new AdapterLocation("mergeline", "a")),
-                Problem.of(reasons));
-        CloudEvent<AdapterRejected> decoded = codec.decode(codec.encode(CloudEvent.create("/test", data)),
-                AdapterRejected.class);
-        assertEquals(reasons, decoded.data().reasons().stream().map(p -> p.toReason().orElseThrow()).toList());
     }
 
     @ParameterizedTest
@@ -428,16 +408,7 @@ class EventCodecTest {
                 r -> set((ObjectNode) r.get("data"), "reasons[0].code", JSON.valueToTree("QUOTA_EXCEEDED")));
         Problem p = codec.decode(json, MergeFailed.class).data().reasons().get(0);
         assertEquals("QUOTA_EXCEEDED", p.code());
-        assertTrue(p.reasonCode().isEmpty() && p.failureCode().isEmpty());
-    }
-
-    @Test
-    void failureCodesDoNotCollideWithReasonCodes() {
-        for (FailureCode f : FailureCode.values()) {
-            for (ReasonCode r : ReasonCode.values()) {
-                assertFalse(f.name().equals(r.name()), f.name());
-            }
-        }
+        assertTrue(p.failureCode().isEmpty());
     }
 
     // ---- CloudEvent construction
@@ -492,7 +463,7 @@ class EventCodecTest {
         assertEquals("fp16", new MergeOptions("float16", null).dtype());
         assertEquals("fp32", new MergeOptions("FP32", null).dtype());
         assertThrows(EventFormatException.class, () -> new MergeOptions("fp64", null));
-        assertEquals(5_000_000_000L, MergeOptions.DEFAULTS.toEngineOptions().maxShardBytes());
+        assertEquals(5_000_000_000L, MergeOptions.DEFAULTS.effectiveMaxShardBytes());
     }
 
     // ---- helpers

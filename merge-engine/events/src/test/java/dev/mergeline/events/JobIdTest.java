@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.mergeline.core.EngineInfo;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,9 +44,7 @@ class JobIdTest {
         Map<String, String> weights = new TreeMap<>(r.base().etags());
         String config = weights.remove("config.json");
         assertEquals(r.base().identity(), BaseIdentity.compute(config, weights));
-        assertEquals(r.jobId(), JobId.compute(r.adapter().etags(), r.base().identity(), EngineInfo.MERGE_SEMANTICS,
-                r.options()));
-        assertEquals(r.jobId(), JobId.compute(r.adapter().etags(), r.base().identity(), r.options()));
+        assertEquals(r.jobId(), JobId.compute(r.adapter().etags(), r.base().identity(), SEMANTICS, r.options()));
     }
 
     @Test

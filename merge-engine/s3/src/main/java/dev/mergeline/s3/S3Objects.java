@@ -22,7 +22,7 @@ import software.amazon.awssdk.services.s3.paginators.ListObjectsV2Iterable;
  * retry can help. The SDK itself retries transient failures with backoff first. Large objects move in
  * concurrent parts ({@link TransferSettings}).
  */
-public final class S3Objects {
+public final class S3Objects implements ObjectStore {
     private final S3Client s3;
     private final TransferSettings transfers;
     private final AtomicLong bytesRead = new AtomicLong();
@@ -41,15 +41,18 @@ public final class S3Objects {
     }
 
     /** Bytes of object data received so far by this instance (GET bodies, ranged or not). */
+    @Override
     public long bytesRead() {
         return bytesRead.get();
     }
 
     /** Bytes of object data uploaded so far by this instance (PUT bodies and completed parts). */
+    @Override
     public long bytesWritten() {
         return bytesWritten.get();
     }
 
+    @Override
     public List<ObjectInfo> list(String bucket, String prefix) throws StorageException {
         return call("list s3://" + bucket + "/" + prefix, () -> {
             List<ObjectInfo> out = new ArrayList<>();
@@ -66,6 +69,7 @@ public final class S3Objects {
      * HeadObject: without {@code s3:ListBucket} on the key's prefix S3 answers a HEAD of a missing key
      * with 403, and the least-privilege roles grant listing only on their own prefixes.
      */
+    @Override
     public Optional<ObjectInfo> head(String bucket, String key) throws StorageException {
         return call("look up s3://" + bucket + "/" + key, () -> s3.listObjectsV2(b -> b.bucket(bucket).prefix(key)
                         .maxKeys(1))
@@ -76,6 +80,7 @@ public final class S3Objects {
     }
 
     /** The whole object, refused (not read) when larger than {@code maxBytes}. */
+    @Override
     public byte[] getSmall(String bucket, String key, long maxBytes) throws StorageException {
         ResponseBytes<GetObjectResponse> r = call("get s3://" + bucket + "/" + key,
                 () -> s3.getObjectAsBytes(b -> b.bucket(bucket).key(key).range("bytes=0-" + maxBytes)));
@@ -119,6 +124,7 @@ public final class S3Objects {
      * written to the file as it arrives (called from the part threads, concurrently; a part that
      * resumes does not count its bytes twice, so the sum never exceeds the object's size).
      */
+    @Override
     public void download(String bucket, ObjectInfo object, Path target, LongConsumer progress)
             throws StorageException {
         new RangedDownload(s3, transfers, n -> {
@@ -139,6 +145,7 @@ public final class S3Objects {
      * {@link #upload(Path, String, String, String)}, telling {@code progress} the bytes of each part
      * (or of the single PUT) once S3 has accepted it; called from the part threads, concurrently.
      */
+    @Override
     public String upload(Path file, String bucket, String key, String contentType, LongConsumer progress)
             throws StorageException {
         long size;
@@ -160,9 +167,11 @@ public final class S3Objects {
         }).upload(file, size, bucket, key, contentType);
     }
 
+    @Override
     public void putBytes(byte[] data, String bucket, String key, String contentType) throws StorageException {
         call("put s3://" + bucket + "/" + key,
                 () -> s3.putObject(b -> b.bucket(bucket).key(key).contentType(contentType), RequestBody.fromBytes(data)));
+        bytesWritten.addAndGet(data.length);
     }
 
     public void delete(String bucket, String key) throws StorageException {

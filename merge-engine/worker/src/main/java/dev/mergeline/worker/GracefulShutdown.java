@@ -32,7 +32,7 @@ public class GracefulShutdown {
     private final AtomicBoolean draining = new AtomicBoolean();
 
     void onStart(@Observes StartupEvent event) {
-        if (!config.worker().drainOnSigterm() || LaunchMode.current() != LaunchMode.NORMAL) {
+        if (!config.drainOnSigterm() || LaunchMode.current() != LaunchMode.NORMAL) {
             return; // dev and test mode: leave the JVM's (and the test runner's) signal handling alone
         }
         try {

@@ -13,7 +13,7 @@ import org.jboss.logging.Logger;
 /**
  * Thin entry point: one {@code merge-requests} record at a time (ordered, blocking); the offset is
  * committed after {@link MergeJobService#run} returns, i.e. after the outcome event was acknowledged.
- * A job handed back at shutdown ends this method with {@link MergeJobService.HandedBack}: the record
+ * A job handed back at shutdown ends this method with {@link JobHandedBack}: the record
  * is nacked, never acknowledged, so its offset is not committed and Kafka redelivers it to the next
  * worker (the channel's failure strategy must stay {@code fail}; {@code ignore} would commit it).
  */
@@ -40,7 +40,7 @@ public class MergeRequestConsumer {
         protection.protect(request.data().jobId()); // ECS scale-in spares this task until release
         try {
             jobs.run(request.data(), request.id());
-        } catch (MergeJobService.HandedBack e) {
+        } catch (JobHandedBack e) {
             LOG.warn(e.getMessage());
             throw e;
         } finally {

@@ -2,9 +2,6 @@ package dev.mergeline.worker;
 
 import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.onnx.OnnxMergeKernel;
-import dev.mergeline.s3.S3Clients;
-import dev.mergeline.s3.S3Objects;
-import dev.mergeline.s3.S3Settings;
 import dev.mergeline.s3.TransferSettings;
 import io.quarkus.runtime.Startup;
 import io.quarkus.runtime.StartupEvent;
@@ -15,30 +12,17 @@ import jakarta.enterprise.inject.Produces;
 import jakarta.inject.Singleton;
 import java.io.IOException;
 import org.jboss.logging.Logger;
-import software.amazon.awssdk.services.s3.S3Client;
 
-/** Wires S3 and the ONNX Runtime kernel from configuration. */
+/** Wires the worker's S3 transfers, scratch space and ONNX Runtime kernel from configuration. */
 @ApplicationScoped
 public class WorkerBeans {
     private static final Logger LOG = Logger.getLogger(WorkerBeans.class);
 
+    /** Transfers of large objects: the configured part size and concurrency. */
     @Produces
-    @ApplicationScoped
-    S3Client s3Client(WorkerConfig config) {
-        WorkerConfig.S3 s3 = config.s3();
-        return S3Clients.create(new S3Settings(s3.endpoint(), s3.region(), s3.pathStyle(), s3.accessKey(),
-                s3.secretKey(), s3.maxAttempts()));
-    }
-
-    void closeClient(@Disposes S3Client client) {
-        client.close();
-    }
-
-    @Produces
-    @ApplicationScoped
-    S3Objects s3Objects(S3Client client, WorkerConfig config) {
-        return new S3Objects(client, new TransferSettings(config.worker().s3PartSize().asLongValue(),
-                config.worker().s3Concurrency()));
+    @Singleton
+    TransferSettings transfers(WorkerConfig config) {
+        return new TransferSettings(config.s3PartSize().asLongValue(), config.s3Concurrency());
     }
 
     /** Logs the JVM's memory bounds; warns when one is the JVM's default (see {@link JvmLimits}). */
@@ -67,7 +51,7 @@ public class WorkerBeans {
     @Singleton
     @Startup
     ScratchSpace scratch(WorkerConfig config) throws IOException {
-        ScratchSpace scratch = ScratchSpace.open(config.worker().scratchDir());
+        ScratchSpace scratch = ScratchSpace.open(config.scratchDir());
         LOG.infof("scratch directory %s (%d leftover(s) of workers that are gone removed)", scratch.dir(),
                 scratch.removed().size());
         return scratch;
@@ -90,7 +74,7 @@ public class WorkerBeans {
     @ApplicationScoped
     @Startup
     MergeKernel kernel(WorkerConfig config) {
-        return OnnxMergeKernel.create(config.worker().preferCuda());
+        return OnnxMergeKernel.create(config.preferCuda());
     }
 
     /**

@@ -1,23 +1,18 @@
 package dev.mergeline.worker;
 
 import dev.mergeline.events.CloudEvent;
-import dev.mergeline.events.EventCodec;
 import dev.mergeline.events.EventData;
 import dev.mergeline.events.MergeFailed;
 import dev.mergeline.events.MergeProgress;
 import dev.mergeline.events.MergedModelReady;
-import io.smallrye.reactive.messaging.kafka.api.OutgoingKafkaRecordMetadata;
+import dev.mergeline.quarkus.KafkaEvents;
 import jakarta.enterprise.context.ApplicationScoped;
 import jakarta.inject.Inject;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletableFuture;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.eclipse.microprofile.reactive.messaging.Channel;
 import org.eclipse.microprofile.reactive.messaging.Emitter;
-import org.eclipse.microprofile.reactive.messaging.Message;
-import org.eclipse.microprofile.reactive.messaging.Metadata;
 import org.jboss.logging.Logger;
 
 /**
@@ -25,18 +20,18 @@ import org.jboss.logging.Logger;
  * acknowledgement, so the request's offset is committed only after its outcome is durable. While the
  * broker is unreachable the producer keeps retrying (up to its {@code delivery.timeout.ms}); a send
  * that still fails is repeated with backoff — the same event, same CloudEvent id — up to
- * {@value #SEND_ATTEMPTS} times. After that the request fails without being acknowledged: it stays
+ * {@value OutcomeSender#ATTEMPTS} times ({@link OutcomeSender}). After that the request fails without being acknowledged: it stays
  * uncommitted, the channel reports the failure (health DOWN) and the job is redelivered after a restart.
  * Progress events are the exception: sent without waiting, dropped (and logged) when they cannot be
  * sent, never failing a job.
  */
 @ApplicationScoped
-public class WorkerEvents {
+public class WorkerEvents implements JobEvents {
     private static final Logger LOG = Logger.getLogger(WorkerEvents.class);
     static final String SOURCE = "/mergeline/merge-worker";
-    static final int SEND_ATTEMPTS = 5;
-    /** Longer than the producer's default delivery.timeout.ms (120 s), which answers first. */
-    private static final long ACK_TIMEOUT_SECONDS = 300;
+
+    @Inject
+    OutcomeSender sender;
 
     @Inject
     @Channel("merged-model-ready")
@@ -54,15 +49,15 @@ public class WorkerEvents {
     private volatile CompletableFuture<Void> lastProgress = CompletableFuture.completedFuture(null);
 
     /** Sends a progress event without waiting for it; a failure is logged, never thrown. */
+    @Override
     public void progress(MergeProgress data) {
-        CompletableFuture<Void> acked = new CompletableFuture<>();
-        acked.whenComplete((ok, failure) -> {
-            if (failure != null) {
-                LOG.debugf("progress event of job %s not delivered: %s", data.jobId(), failure);
-            }
-        });
         try {
-            progress.send(message(data.jobId(), EventCodec.instance().encode(CloudEvent.create(SOURCE, data)), acked));
+            CompletableFuture<Void> acked = KafkaEvents.send(progress, data.jobId(), CloudEvent.create(SOURCE, data));
+            acked.whenComplete((ok, failure) -> {
+                if (failure != null) {
+                    LOG.debugf("progress event of job %s not delivered: %s", data.jobId(), failure);
+                }
+            });
             lastProgress = acked;
         } catch (RuntimeException e) {
             LOG.debugf("progress event of job %s dropped: %s", data.jobId(), e);
@@ -73,6 +68,7 @@ public class WorkerEvents {
      * Waits up to {@code timeout} until the progress events sent so far are acknowledged, so that a
      * job's progress reaches the broker before its outcome; gives up quietly.
      */
+    @Override
     public void awaitProgress(Duration timeout) {
         try {
             lastProgress.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -83,58 +79,26 @@ public class WorkerEvents {
         }
     }
 
+    @Override
     public void ready(MergedModelReady data) {
         sendAndWait(ready, data.jobId(), data);
     }
 
+    @Override
     public void failed(MergeFailed data) {
         sendAndWait(failures, data.jobId(), data);
     }
 
-    private static void sendAndWait(Emitter<byte[]> emitter, String key, EventData data) {
-        byte[] value = EventCodec.instance().encode(CloudEvent.create(SOURCE, data));
-        long backoff = 1000;
-        for (int attempt = 1; ; attempt++) {
-            CompletableFuture<Void> acked = new CompletableFuture<>();
-            try {
-                emitter.send(message(key, value, acked));
-                acked.get(ACK_TIMEOUT_SECONDS, TimeUnit.SECONDS);
-                return;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new MergeJobService.HandedBack("interrupted while sending the event for job " + key);
-            } catch (Exception e) {
-                if (attempt >= SEND_ATTEMPTS) {
-                    // No outcome could be published: the request must not be committed either.
-                    throw new MergeJobService.HandedBack("Kafka did not acknowledge the event for job " + key
-                            + " after " + attempt + " attempts (" + e + "); left uncommitted for redelivery");
-                }
-                LOG.warnf("Kafka did not acknowledge the event for job %s (%s); sending it again in %d ms", key, e,
-                        backoff);
-                try {
-                    Thread.sleep(backoff);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new MergeJobService.HandedBack("interrupted while sending the event for job " + key);
-                }
-                backoff = Math.min(backoff * 2, 30_000);
-            }
+    private void sendAndWait(Emitter<byte[]> emitter, String key, EventData data) {
+        try {
+            sender.send(emitter, key, CloudEvent.create(SOURCE, data));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new JobHandedBack("interrupted while sending the event for job " + key);
+        } catch (KafkaEvents.NotAcknowledgedException e) {
+            // No outcome could be published: the request must not be committed either.
+            throw new JobHandedBack(e.getMessage() + " after " + OutcomeSender.ATTEMPTS
+                    + " attempts; left uncommitted for redelivery");
         }
-    }
-
-    private static Message<byte[]> message(String key, byte[] value, CompletableFuture<Void> acked) {
-        return Message.of(value, Metadata.of(OutgoingKafkaRecordMetadata.<String>builder()
-                        .withKey(key)
-                        .withHeaders(new RecordHeaders().add("content-type",
-                                EventCodec.CONTENT_TYPE.getBytes(StandardCharsets.UTF_8)))
-                        .build()))
-                .withAck(() -> {
-                    acked.complete(null);
-                    return acked;
-                })
-                .withNack(t -> {
-                    acked.completeExceptionally(t);
-                    return CompletableFuture.completedFuture(null);
-                });
     }
 }

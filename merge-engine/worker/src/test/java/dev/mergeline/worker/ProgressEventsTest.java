@@ -14,7 +14,7 @@ import dev.mergeline.events.BaseIdentity;
 import dev.mergeline.events.BaseRef;
 import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
-import dev.mergeline.events.JobId;
+import dev.mergeline.quarkus.WireMapping;
 import dev.mergeline.events.MergeOptions;
 import dev.mergeline.events.MergeProgress;
 import dev.mergeline.events.MergeProgress.Phase;
@@ -93,7 +93,7 @@ class ProgressEventsTest {
         pinnedAdapter.keySet().retainAll(List.of("adapter_config.json", "adapter_model.safetensors"));
         Map<String, String> pinnedBase = new TreeMap<>(baseEtags);
         pinnedBase.keySet().retainAll(List.of("config.json", "model.safetensors"));
-        String jobId = JobId.compute(pinnedAdapter, identity, MergeOptions.DEFAULTS);
+        String jobId = WireMapping.jobId(pinnedAdapter, identity, MergeOptions.DEFAULTS);
         MergeRequested job = new MergeRequested(jobId,
                 new AdapterRef(BUCKET, location.prefix(), location.id(), pinnedAdapter, "LORA", null, null),
                 new BaseRef("progress-test/" + CASE, BUCKET, basePrefix, identity, pinnedBase), MergeOptions.DEFAULTS,

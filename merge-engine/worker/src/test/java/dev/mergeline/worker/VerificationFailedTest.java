@@ -16,7 +16,7 @@ import dev.mergeline.events.BaseIdentity;
 import dev.mergeline.events.BaseRef;
 import dev.mergeline.events.CloudEvent;
 import dev.mergeline.events.EventCodec;
-import dev.mergeline.events.JobId;
+import dev.mergeline.quarkus.WireMapping;
 import dev.mergeline.events.MergeFailed;
 import dev.mergeline.events.MergeOptions;
 import dev.mergeline.events.MergeRequested;
@@ -65,7 +65,7 @@ class VerificationFailedTest {
         baseEtags.keySet().retainAll(List.of("config.json", "model.safetensors"));
         String identity = BaseIdentity.compute(baseEtags.get("config.json"),
                 Map.of("model.safetensors", baseEtags.get("model.safetensors")));
-        String jobId = JobId.compute(adapterEtags, identity, MergeOptions.DEFAULTS);
+        String jobId = WireMapping.jobId(adapterEtags, identity, MergeOptions.DEFAULTS);
         MergeRequested job = new MergeRequested(jobId,
                 new AdapterRef(BUCKET, location.prefix(), location.id(), adapterEtags, "LORA", null, null),
                 new BaseRef("verification-test/" + CASE, BUCKET, basePrefix, identity, baseEtags), MergeOptions.DEFAULTS,

@@ -332,7 +332,8 @@ public class MergeJobService {
         timings.put("downloadMs", phase("download", t0));
         testDelay(job, config.worker().testDelayAfterDownload(), "after download");
         long t1 = System.nanoTime();
-        Manifest manifest = new OfflineMerger(kernel, limits).merge(baseDir, adapterDir, outDir, options(job),
+        Manifest manifest = new OfflineMerger(kernel, limits).merge(baseDir, adapterDir, outDir,
+                options(job).withBlockBytes(config.worker().mergeBlockSize().asLongValue()),
                 progress.merge());
         progress.complete();
         timings.put("mergeMs", phase("merge", t1));

@@ -80,6 +80,10 @@ public interface WorkerConfig {
         @WithDefault("16M")
         MemorySize s3PartSize();
 
+        /** fp32 bytes of work per merge block ({@code MergeExecutor.DEFAULT_BLOCK_BYTES}; docs/performance.md). */
+        @WithDefault("2M")
+        MemorySize mergeBlockSize();
+
         /**
          * Requests of one download or upload in flight at a time. {@code 1}: one GET per object and
          * multipart parts one after another (with {@code s3-part-size=64M}, the worker's transfers

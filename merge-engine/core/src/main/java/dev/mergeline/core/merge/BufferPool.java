@@ -47,7 +47,7 @@ final class BufferPool {
     }
 
     /** A buffer handed out by {@link #acquire}; {@link #view()} is what the caller uses. */
-    static final class Lease {
+    final class Lease {
         private final ByteBuffer whole;
         private final ByteBuffer view;
         private final boolean oneOff;
@@ -61,6 +61,11 @@ final class BufferPool {
         /** Little-endian, position 0, exactly the requested bytes. */
         ByteBuffer view() {
             return view;
+        }
+
+        /** Hands the buffer back to the pool it came from. */
+        void release() {
+            BufferPool.this.release(this);
         }
     }
 

@@ -191,10 +191,28 @@ public final class MergelineCli {
     private static MergeKernel kernel(CliArguments cli) throws CliArguments.UsageException {
         String kind = cli.flags().getOrDefault("kernel", "onnx");
         return switch (kind) {
-            case "onnx" -> OnnxMergeKernel.create(!"cpu".equalsIgnoreCase(System.getenv("MERGELINE_DEVICE")));
+            case "onnx" -> OnnxMergeKernel.create(!"cpu".equalsIgnoreCase(System.getenv("MERGELINE_DEVICE")),
+                    ortThreads(System.getenv("MERGELINE_ORT_THREADS")));
             case "java" -> new ReferenceMergeKernel();
             default -> throw new CliArguments.UsageException("--kernel must be onnx or java, got " + kind);
         };
+    }
+
+    /** {@code MERGELINE_ORT_THREADS}, else {@link OnnxMergeKernel#defaultThreads()}. */
+    static int ortThreads(String env) throws CliArguments.UsageException {
+        if (env == null || env.isBlank()) {
+            return OnnxMergeKernel.defaultThreads();
+        }
+        try {
+            int n = Integer.parseInt(env.trim());
+            if (n >= 1 && n <= 1024) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new CliArguments.UsageException("MERGELINE_ORT_THREADS must be a whole number from 1 to 1024, got '"
+                + env + "'");
     }
 
     private ObjectNode failure(String kind, String message) {

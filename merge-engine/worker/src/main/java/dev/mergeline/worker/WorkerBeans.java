@@ -90,7 +90,8 @@ public class WorkerBeans {
     @ApplicationScoped
     @Startup
     MergeKernel kernel(WorkerConfig config) {
-        return OnnxMergeKernel.create(config.worker().preferCuda());
+        return OnnxMergeKernel.create(config.worker().preferCuda(),
+                config.worker().ortThreads().orElse(OnnxMergeKernel.defaultThreads()));
     }
 
     /**

@@ -84,6 +84,9 @@ public interface WorkerConfig {
         @WithDefault("2M")
         MemorySize mergeBlockSize();
 
+        /** ONNX Runtime intra-op threads; unset: {@code OnnxMergeKernel.defaultThreads()} (cores − 1, at least 1). */
+        OptionalInt ortThreads();
+
         /**
          * Requests of one download or upload in flight at a time. {@code 1}: one GET per object and
          * multipart parts one after another (with {@code s3-part-size=64M}, the worker's transfers

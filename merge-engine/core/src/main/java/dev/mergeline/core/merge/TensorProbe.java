@@ -53,6 +53,8 @@ final class TensorProbe {
     private final double[] columnSquares;
     private final float[] outRow;
     private final float[] baseRow;
+    /** One row of 16-bit values, as stored. */
+    private final short[] halves;
     private final int rowOffset;
     private double maxRelative;
     private boolean unchanged = true;
@@ -76,6 +78,7 @@ final class TensorProbe {
         this.columnSquares = magnitude != null && perColumnDora ? new double[cols] : null;
         this.outRow = new float[cols];
         this.baseRow = new float[cols];
+        this.halves = new short[cols];
         SplittableRandom random = new SplittableRandom(seedOf(seed, tensor));
         rowOffset = random.nextInt(1 << 20);
         x = new float[PROBES][cols];
@@ -160,16 +163,37 @@ final class TensorProbe {
     private void checkLowRankRow(int row, double[] lrx, double deltaBound, double u, double fp32) {
         float[] x0 = x[0];
         float[] x1 = x[1];
+        // Two independent sums of each kind (even and odd columns): the loop is bound by the latency
+        // of the additions, not by their number.
         double dx0 = 0;
         double dx1 = 0;
         double squares = 0;
-        for (int c = 0; c < cols; c++) {
+        double dx0Odd = 0;
+        double dx1Odd = 0;
+        double squaresOdd = 0;
+        int c = 0;
+        for (; c + 1 < cols; c += 2) {
+            double w = outRow[c];
+            double d = w - baseRow[c];
+            squares += w * w;
+            dx0 += d * x0[c];
+            dx1 += d * x1[c];
+            double wOdd = outRow[c + 1];
+            double dOdd = wOdd - baseRow[c + 1];
+            squaresOdd += wOdd * wOdd;
+            dx0Odd += dOdd * x0[c + 1];
+            dx1Odd += dOdd * x1[c + 1];
+        }
+        if (c < cols) {
             double w = outRow[c];
             double d = w - baseRow[c];
             squares += w * w;
             dx0 += d * x0[c];
             dx1 += d * x1[c];
         }
+        dx0 += dx0Odd;
+        dx1 += dx1Odd;
+        squares += squaresOdd;
         double[] dx = {dx0, dx1};
         double norm = Math.sqrt(squares);
         // Rounding of every output element (u·‖W'‖), of an embedding delta rounded first (u·|s|Σ|L||R|),
@@ -240,22 +264,20 @@ final class TensorProbe {
     }
 
     private void decodeRow(ByteBuffer block, DType type, int rowInBlock, float[] dst) {
-        int base = block.position() + rowInBlock * cols * type.byteSize();
-        ByteBuffer b = block.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int first = rowInBlock * cols; // element index from the block's position
+        ByteBuffer b = block.slice().order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
-            case F32 -> {
-                for (int c = 0; c < cols; c++) {
-                    dst[c] = b.getFloat(base + 4 * c);
-                }
-            }
+            case F32 -> b.asFloatBuffer().get(first, dst, 0, cols);
             case BF16 -> {
+                b.asShortBuffer().get(first, halves, 0, cols);
                 for (int c = 0; c < cols; c++) {
-                    dst[c] = Float.intBitsToFloat((b.getShort(base + 2 * c) & 0xFFFF) << 16);
+                    dst[c] = Float.intBitsToFloat(halves[c] << 16);
                 }
             }
             case F16 -> {
+                b.asShortBuffer().get(first, halves, 0, cols);
                 for (int c = 0; c < cols; c++) {
-                    dst[c] = FloatBits.f16ToFloat(b.getShort(base + 2 * c) & 0xFFFF);
+                    dst[c] = FloatBits.f16ToFloat(halves[c] & 0xFFFF);
                 }
             }
             default -> throw new IllegalArgumentException("not a float type: " + type);

@@ -163,37 +163,16 @@ final class TensorProbe {
     private void checkLowRankRow(int row, double[] lrx, double deltaBound, double u, double fp32) {
         float[] x0 = x[0];
         float[] x1 = x[1];
-        // Two independent sums of each kind (even and odd columns): the loop is bound by the latency
-        // of the additions, not by their number.
         double dx0 = 0;
         double dx1 = 0;
         double squares = 0;
-        double dx0Odd = 0;
-        double dx1Odd = 0;
-        double squaresOdd = 0;
-        int c = 0;
-        for (; c + 1 < cols; c += 2) {
-            double w = outRow[c];
-            double d = w - baseRow[c];
-            squares += w * w;
-            dx0 += d * x0[c];
-            dx1 += d * x1[c];
-            double wOdd = outRow[c + 1];
-            double dOdd = wOdd - baseRow[c + 1];
-            squaresOdd += wOdd * wOdd;
-            dx0Odd += dOdd * x0[c + 1];
-            dx1Odd += dOdd * x1[c + 1];
-        }
-        if (c < cols) {
+        for (int c = 0; c < cols; c++) {
             double w = outRow[c];
             double d = w - baseRow[c];
             squares += w * w;
             dx0 += d * x0[c];
             dx1 += d * x1[c];
         }
-        dx0 += dx0Odd;
-        dx1 += dx1Odd;
-        squares += squaresOdd;
         double[] dx = {dx0, dx1};
         double norm = Math.sqrt(squares);
         // Rounding of every output element (u·‖W'‖), of an embedding delta rounded first (u·|s|Σ|L||R|),

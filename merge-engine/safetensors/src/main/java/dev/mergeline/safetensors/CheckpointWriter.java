@@ -340,15 +340,24 @@ public final class CheckpointWriter implements Closeable {
         };
     }
 
-    /** Ends the hashing and writing threads once their work is done. */
+    /** Ends the hashing and writing threads (their work is done or abandoned by now) and waits for them. */
     private void stopThreads() {
+        boolean interrupted = false;
         for (ExecutorService e : new ExecutorService[] {hasher, io}) {
             if (e != null) {
                 e.shutdown();
+                try {
+                    e.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+                } catch (InterruptedException ie) {
+                    interrupted = true;
+                }
             }
         }
         hasher = null;
         io = null;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private WrittenFile writeIndex() throws IOException {

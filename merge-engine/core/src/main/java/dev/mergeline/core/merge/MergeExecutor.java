@@ -55,6 +55,7 @@ public final class MergeExecutor {
     private final MergeKernel kernel;
     private final BlockPlan blockPlan;
     private final MergeVerification verification;
+    private final boolean directReads;
 
     /** An executor whose verification uses a fixed seed (tests, tools). */
     public MergeExecutor(MergeKernel kernel, long blockBytes) {
@@ -67,9 +68,15 @@ public final class MergeExecutor {
      *     block that fails it ends the merge with {@link VerificationFailedException}
      */
     public MergeExecutor(MergeKernel kernel, long blockBytes, MergeVerification verification) {
+        this(kernel, blockBytes, verification, true);
+    }
+
+    /** @param directReads read base weights with {@code O_DIRECT} where allowed ({@link ReadStage}) */
+    MergeExecutor(MergeKernel kernel, long blockBytes, MergeVerification verification, boolean directReads) {
         this.verification = Objects.requireNonNull(verification, "verification");
         this.blockPlan = new BlockPlan(blockBytes);
         this.kernel = Objects.requireNonNull(kernel, "kernel");
+        this.directReads = directReads;
     }
 
     /** Writes every planned tensor, in plan order, into {@code writer}; the caller commits. */
@@ -103,7 +110,7 @@ public final class MergeExecutor {
         Pipeline.Stage reading = pipeline.stage("read");
         Pipeline.Stage computing = pipeline.stage("compute");
         Pipeline.Stage writing = pipeline.stage("write");
-        ReadStage read = new ReadStage(steps, inputs, readQueue);
+        ReadStage read = new ReadStage(steps, inputs, readQueue, directReads);
         WriteStage write = new WriteStage(writer, writeQueue, written);
         try {
             pipeline.start("mergeline-read", () -> read.run(reading));
@@ -131,6 +138,7 @@ public final class MergeExecutor {
             progress.stages(pipeline.times());
         } finally {
             pipeline.close();
+            read.close();
             ReadStage.drain(readQueue);
             WriteStage.drain(writeQueue);
             inputs.close();

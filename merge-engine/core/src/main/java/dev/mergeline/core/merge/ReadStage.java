@@ -4,6 +4,7 @@ import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
@@ -101,6 +102,11 @@ final class ReadStage implements AutoCloseable {
     private FileChannel directChannel(Path file) {
         return direct.computeIfAbsent(file, f -> {
             try {
+                // O_DIRECT positions and lengths must be multiples of the file system's block size
+                long block = Files.getFileStore(f).getBlockSize();
+                if (block < 1 || BufferPool.ALIGNMENT % block != 0) {
+                    return null;
+                }
                 return FileChannel.open(f, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
             } catch (IOException | UnsupportedOperationException e) {
                 return null;

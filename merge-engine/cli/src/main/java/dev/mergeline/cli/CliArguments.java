@@ -16,7 +16,7 @@ record CliArguments(String command, Map<String, String> flags) {
 
     static final Map<String, Set<String>> ACCEPTED = Map.of(
             "merge", Set.of("base", "adapter", "out", "dtype", "shard-size", "kernel", "max-adapter-size", "max-tensors",
-                    "progress"),
+                    "progress", "block-size", "profile"),
             "validate", Set.of("base", "adapter", "dtype", "max-adapter-size", "max-tensors"));
     static final Map<String, Set<String>> REQUIRED = Map.of(
             "merge", Set.of("base", "adapter", "out"),

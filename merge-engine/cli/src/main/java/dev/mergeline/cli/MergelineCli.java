@@ -4,9 +4,11 @@ import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.mergeline.core.merge.MergeExecutor;
 import dev.mergeline.core.merge.MergeKernel;
 import dev.mergeline.core.merge.ProgressListener;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
+import dev.mergeline.core.merge.StageTime;
 import dev.mergeline.core.merge.VerificationFailedException;
 import dev.mergeline.core.output.Manifest;
 import dev.mergeline.core.plan.MergePlan;
@@ -36,11 +38,12 @@ public final class MergelineCli {
     private static final String USAGE = """
             usage:
               mergeline merge    --base DIR --adapter DIR --out DIR [--dtype bf16|fp16|fp32] [--shard-size 5GB]
-                                 [--progress auto|always|never]
+                                 [--progress auto|always|never] [--block-size 2MiB] [--profile true|false]
               mergeline validate --base DIR --adapter DIR [--dtype bf16|fp16|fp32]
             Limits (both commands): [--max-adapter-size 16GiB] [--max-tensors 131072]
             Prints one JSON report on stdout. Exit status: 0 merged/valid, 2 rejected, 1 other failure.
-            merge shows a progress line on stderr when it is a terminal (auto), always, or never.""";
+            merge shows a progress line on stderr when it is a terminal (auto), always, or never;
+            --profile true prints how long each merge stage was busy, on stderr.""";
 
     private final ObjectMapper json = new ObjectMapper()
             .enable(SerializationFeature.INDENT_OUTPUT)
@@ -85,11 +88,11 @@ public final class MergelineCli {
                 }
                 Path dir = Path.of(cli.flags().get("out"));
                 TerminalProgress progress = showProgress ? new TerminalProgress(err, System::nanoTime) : null;
+                ProgressListener listener = listener(progress, profile(cli), err);
                 Manifest manifest;
                 boolean completed = false;
                 try {
-                    manifest = merger.merge(base, adapter, dir, options,
-                            progress == null ? ProgressListener.NONE : progress);
+                    manifest = merger.merge(base, adapter, dir, options, listener);
                     completed = true;
                 } finally {
                     if (progress != null) {
@@ -128,7 +131,50 @@ public final class MergelineCli {
         }
         String shard = cli.flags().get("shard-size");
         long shardBytes = shard == null ? d.maxShardBytes() : CliArguments.parseSize("shard-size", shard);
-        return new MergeOptions(dtype, shardBytes, d.blockBytes());
+        return new MergeOptions(dtype, shardBytes, blockBytes(cli));
+    }
+
+    /**
+     * {@code --block-size}, else the JVM option {@code -Dmergeline.blockBytes=N} (for
+     * {@code MERGELINE_JAVA_OPTS}), else {@link MergeExecutor#DEFAULT_BLOCK_BYTES}.
+     */
+    static long blockBytes(CliArguments cli) throws CliArguments.UsageException {
+        String flag = cli.flags().get("block-size");
+        if (flag != null) {
+            return CliArguments.parseSize("block-size", flag);
+        }
+        String property = System.getProperty("mergeline.blockBytes");
+        return property == null ? MergeExecutor.DEFAULT_BLOCK_BYTES
+                : CliArguments.parseSize("-Dmergeline.blockBytes", property);
+    }
+
+    /** {@code --profile true|false}, else the JVM option {@code -Dmergeline.profile=true}. */
+    static boolean profile(CliArguments cli) throws CliArguments.UsageException {
+        String flag = cli.flags().getOrDefault("profile", System.getProperty("mergeline.profile", "false"));
+        return switch (flag) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new CliArguments.UsageException("--profile must be true or false, got " + flag);
+        };
+    }
+
+    /** Progress to {@code progress} (if any); with {@code profile}, the stages' times to {@code err} at the end. */
+    private static ProgressListener listener(TerminalProgress progress, boolean profile, PrintStream err) {
+        ProgressListener drawn = progress == null ? ProgressListener.NONE : progress;
+        return new ProgressListener() {
+            @Override
+            public void progress(int tensorsDone, int tensorsTotal, long bytesDone, long bytesTotal) {
+                drawn.progress(tensorsDone, tensorsTotal, bytesDone, bytesTotal);
+            }
+
+            @Override
+            public void stages(java.util.List<StageTime> stages) {
+                if (profile) {
+                    err.println("mergeline: stages: " + stages.stream().map(StageTime::toString)
+                            .collect(java.util.stream.Collectors.joining(", ")));
+                }
+            }
+        };
     }
 
     /** {@code --max-adapter-size} and {@code --max-tensors}; the defaults of {@link InputLimits} otherwise. */
@@ -145,10 +191,28 @@ public final class MergelineCli {
     private static MergeKernel kernel(CliArguments cli) throws CliArguments.UsageException {
         String kind = cli.flags().getOrDefault("kernel", "onnx");
         return switch (kind) {
-            case "onnx" -> OnnxMergeKernel.create(!"cpu".equalsIgnoreCase(System.getenv("MERGELINE_DEVICE")));
+            case "onnx" -> OnnxMergeKernel.create(!"cpu".equalsIgnoreCase(System.getenv("MERGELINE_DEVICE")),
+                    ortThreads(System.getenv("MERGELINE_ORT_THREADS")));
             case "java" -> new ReferenceMergeKernel();
             default -> throw new CliArguments.UsageException("--kernel must be onnx or java, got " + kind);
         };
+    }
+
+    /** {@code MERGELINE_ORT_THREADS}, else {@link OnnxMergeKernel#defaultThreads()}. */
+    static int ortThreads(String env) throws CliArguments.UsageException {
+        if (env == null || env.isBlank()) {
+            return OnnxMergeKernel.defaultThreads();
+        }
+        try {
+            int n = Integer.parseInt(env.trim());
+            if (n >= 1 && n <= 1024) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new CliArguments.UsageException("MERGELINE_ORT_THREADS must be a whole number from 1 to 1024, got '"
+                + env + "'");
     }
 
     private ObjectNode failure(String kind, String message) {

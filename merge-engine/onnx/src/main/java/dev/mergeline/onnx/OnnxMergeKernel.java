@@ -112,18 +112,42 @@ public final class OnnxMergeKernel implements MergeKernel {
      * @throws IllegalStateException if ONNX Runtime cannot be initialized at all
      */
     public static OnnxMergeKernel create(boolean preferCuda) {
+        return create(preferCuda, defaultThreads());
+    }
+
+    /**
+     * Intra-op threads that leave one core to the merge's own busy thread (the write stage's SHA-256,
+     * see {@code CheckpointWriter}): cores − 1, at least 1. More would make the two contend for the
+     * same cores (docs/performance.md).
+     */
+    public static int defaultThreads() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+    }
+
+    /**
+     * As {@link #create(boolean)}, with {@code intraOpThreads} threads per ONNX Runtime call
+     * (the calling thread included).
+     *
+     * @throws IllegalArgumentException if {@code intraOpThreads} is below 1
+     */
+    public static OnnxMergeKernel create(boolean preferCuda, int intraOpThreads) {
+        if (intraOpThreads < 1) {
+            throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
+        }
         if (ByteOrder.nativeOrder() != ByteOrder.LITTLE_ENDIAN) {
             throw new UnsupportedOperationException("ONNX kernel needs a little-endian platform");
         }
         OrtEnvironment env = OrtEnvironment.getEnvironment();
         List<Candidate<OnnxMergeKernel>> candidates = new ArrayList<>();
         if (preferCuda && OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA)) {
-            candidates.add(new Candidate<>("CUDA", () -> new OnnxMergeKernel(env, OnnxMergeKernel::cudaOptions, "CUDA")));
+            candidates.add(new Candidate<>("CUDA", () -> new OnnxMergeKernel(env,
+                    prefix -> cudaOptions(prefix, intraOpThreads), "CUDA")));
         } else if (preferCuda) {
             // The CPU build (the default jar) has no CUDA provider at all: nothing to try, nothing to warn about.
             LOG.fine("this ONNX Runtime build has no CUDA execution provider; using CPU");
         }
-        candidates.add(new Candidate<>("CPU", () -> new OnnxMergeKernel(env, OnnxMergeKernel::cpuOptions, "CPU")));
+        candidates.add(new Candidate<>("CPU", () -> new OnnxMergeKernel(env,
+                prefix -> baseOptions(prefix, intraOpThreads), "CPU")));
         return select(candidates, KernelProbe.standard(), LOG::warning);
     }
 
@@ -158,12 +182,8 @@ public final class OnnxMergeKernel implements MergeKernel {
         throw new IllegalArgumentException("no candidate kernel");
     }
 
-    private static OrtSession.SessionOptions cpuOptions(String profilePrefix) throws OrtException {
-        return baseOptions(profilePrefix);
-    }
-
-    private static OrtSession.SessionOptions cudaOptions(String profilePrefix) throws OrtException {
-        OrtSession.SessionOptions options = baseOptions(profilePrefix);
+    private static OrtSession.SessionOptions cudaOptions(String profilePrefix, int threads) throws OrtException {
+        OrtSession.SessionOptions options = baseOptions(profilePrefix, threads);
         try (OrtCUDAProviderOptions cuda = new OrtCUDAProviderOptions(0)) {
             cuda.add("use_tf32", "0");
             options.addCUDA(cuda);
@@ -175,10 +195,10 @@ public final class OnnxMergeKernel implements MergeKernel {
         }
     }
 
-    private static OrtSession.SessionOptions baseOptions(String profilePrefix) throws OrtException {
+    private static OrtSession.SessionOptions baseOptions(String profilePrefix, int threads) throws OrtException {
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         try {
-            options.setIntraOpNumThreads(Runtime.getRuntime().availableProcessors());
+            options.setIntraOpNumThreads(threads);
             options.addConfigEntry("session.intra_op.allow_spinning", "0");
             options.setCPUArenaAllocator(true);
             if (profilePrefix != null) {

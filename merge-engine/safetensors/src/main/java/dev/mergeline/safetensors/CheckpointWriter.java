@@ -23,12 +23,18 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Writes a {@link ShardLayout} into a directory. Every file is first written to a hidden temporary
  * name ({@code '.' + name + ".tmp-" + random}); {@link #commit()} syncs the files and renames them
  * into place with {@code ATOMIC_MOVE}, the index last. {@link #close()} without a commit deletes
- * the temporary files. Not thread-safe.
+ * the temporary files. Not thread-safe: one thread calls it, while two threads of its own
+ * ({@code mergeline-hash}, {@code mergeline-io}) hash and write each shard's staged bytes
+ * ({@link StagedFile}: 8 MiB buffers, {@code O_DIRECT} where the file system allows it), so the
+ * caller's {@link TensorSink#write} returns after a memory copy.
  *
  * <p>Each shard's header holds {@code "__metadata__"} first ({@code {"format": "pt", ...}}), then
  * the tensors in layout order with contiguous data_offsets, padded with spaces so that the data
@@ -36,9 +42,12 @@ import java.util.Objects;
  */
 public final class CheckpointWriter implements Closeable {
 
-    /** Bytes hashed per mapping when copying from a file. */
-    /** Bytes per read when hashing a range that {@code copyFrom} copies. */
-    private static final int HASH_BUFFER = 1 << 20;
+    /** Bytes per staging buffer: each is hashed and written in one piece. */
+    static final int STAGING_BYTES = 8 << 20;
+    /** Staging buffers: one being filled, one being hashed and written, one spare. */
+    private static final int STAGING_BUFFERS = 3;
+    /** Bytes per read when {@code copyFrom} copies a range. */
+    private static final int COPY_BUFFER = 1 << 20;
 
     private enum State { OPEN, FAILED, COMMITTED, CLOSED }
 
@@ -53,12 +62,14 @@ public final class CheckpointWriter implements Closeable {
     private final List<WrittenFile> written = new ArrayList<>();
     private State state = State.OPEN;
     private int shardIndex = -1;
-    private FileChannel out;
-    private MessageDigest digest;
-    private long outBytes;
+    private final StagedFile.Mode mode;
+    private StagingBuffers staging;
+    private ExecutorService hasher;
+    private ExecutorService io;
+    private StagedFile out;
     private int nextTensor;
     private Sink current;
-    private ByteBuffer hashBuffer;
+    private ByteBuffer copyBuffer;
 
     /**
      * Prepares every shard header; no file is created before the first {@link #next(String)}.
@@ -72,7 +83,14 @@ public final class CheckpointWriter implements Closeable {
      *                                  {@link SafetensorsHeader#MAX_HEADER_BYTES}
      */
     public CheckpointWriter(Path dir, ShardLayout layout, Map<String, String> metadata) throws IOException {
+        this(dir, layout, metadata, StagedFile.Mode.DIRECT);
+    }
+
+    /** As {@link #CheckpointWriter(Path, ShardLayout, Map)}, writing the shards in {@code mode}. */
+    CheckpointWriter(Path dir, ShardLayout layout, Map<String, String> metadata, StagedFile.Mode mode)
+            throws IOException {
         this.dir = Objects.requireNonNull(dir, "dir");
+        this.mode = Objects.requireNonNull(mode, "mode");
         this.layout = Objects.requireNonNull(layout, "layout");
         Map<String, String> meta = new LinkedHashMap<>();
         meta.put("format", "pt");
@@ -209,6 +227,7 @@ public final class CheckpointWriter implements Closeable {
                 advanceShard();
             }
             finishShard();
+            stopThreads();
             for (int s = 0; s < temps.size(); s++) {
                 Files.move(temps.get(s), dir.resolve(layout.shards().get(s).fileName()), StandardCopyOption.ATOMIC_MOVE);
             }
@@ -245,6 +264,7 @@ public final class CheckpointWriter implements Closeable {
             }
             out = null;
         }
+        stopThreads();
         for (Path p : temps) {
             try {
                 Files.deleteIfExists(p);
@@ -278,10 +298,13 @@ public final class CheckpointWriter implements Closeable {
         shardIndex++;
         String name = layout.shards().get(shardIndex).fileName();
         Path temp = tempFor(name);
-        out = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        if (staging == null) {
+            staging = new StagingBuffers(STAGING_BUFFERS, STAGING_BYTES, alignment(dir));
+            hasher = Executors.newSingleThreadExecutor(daemon("mergeline-hash"));
+            io = Executors.newSingleThreadExecutor(daemon("mergeline-io"));
+        }
         temps.add(temp);
-        digest = sha256();
-        outBytes = 0;
+        out = new StagedFile(temp, mode, staging, hasher, io, sha256());
         writeOut(ByteBuffer.wrap(headers.get(shardIndex)));
     }
 
@@ -291,13 +314,50 @@ public final class CheckpointWriter implements Closeable {
         }
         ShardLayout.Shard shard = layout.shards().get(shardIndex);
         long expected = headers.get(shardIndex).length + shard.tensorBytes();
-        if (outBytes != expected || out.position() != expected) {
-            throw new IOException("shard '" + shard.fileName() + "' has " + out.position() + " bytes, expected " + expected);
+        if (out.length() != expected) {
+            throw new IOException("shard '" + shard.fileName() + "' has " + out.length() + " bytes, expected " + expected);
         }
-        out.force(true);
-        out.close();
+        String sha = out.finish();
         out = null;
-        written.add(new WrittenFile(shard.fileName(), outBytes, HexFormat.of().formatHex(digest.digest())));
+        written.add(new WrittenFile(shard.fileName(), expected, sha));
+    }
+
+    /** The file system's block size (what {@code O_DIRECT} aligns to), at least 4096. */
+    private static int alignment(Path dir) {
+        try {
+            long size = Files.getFileStore(dir).getBlockSize();
+            return size >= 4096 && size <= STAGING_BYTES && STAGING_BYTES % size == 0 ? (int) size : 4096;
+        } catch (IOException | UnsupportedOperationException e) {
+            return 4096;
+        }
+    }
+
+    private static ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    /** Ends the hashing and writing threads (their work is done or abandoned by now) and waits for them. */
+    private void stopThreads() {
+        boolean interrupted = false;
+        for (ExecutorService e : new ExecutorService[] {hasher, io}) {
+            if (e != null) {
+                e.shutdown();
+                try {
+                    e.awaitTermination(1, java.util.concurrent.TimeUnit.MINUTES);
+                } catch (InterruptedException ie) {
+                    interrupted = true;
+                }
+            }
+        }
+        hasher = null;
+        io = null;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private WrittenFile writeIndex() throws IOException {
@@ -324,36 +384,27 @@ public final class CheckpointWriter implements Closeable {
         }
     }
 
-    /**
-     * Feeds {@code length} bytes of {@code source} at {@code position} to the digest through one
-     * reused buffer (positional reads: a mapping would stay resident until the garbage collector
-     * unmapped it, so copying large tensors would grow the process by their size).
-     */
-    private void hashRange(FileChannel source, long position, long length) throws IOException {
-        if (hashBuffer == null) {
-            hashBuffer = ByteBuffer.allocateDirect(HASH_BUFFER);
-        }
-        for (long done = 0; done < length; ) {
-            hashBuffer.clear().limit((int) Math.min(HASH_BUFFER, length - done));
-            while (hashBuffer.hasRemaining()) {
-                if (source.read(hashBuffer, position + done + hashBuffer.position()) < 0) {
-                    throw new IOException("source of tensor '" + current.spec.name() + "' ends after "
-                            + (position + done + hashBuffer.position()) + " bytes, expected " + (position + length));
-                }
-            }
-            digest.update(hashBuffer.flip());
-            done += hashBuffer.limit();
-        }
-    }
-
     /** Hashes and writes all of b to the current shard. */
     private void writeOut(ByteBuffer b) throws IOException {
-        int n = b.remaining();
-        digest.update(b.duplicate());
-        while (b.hasRemaining()) {
-            out.write(b);
+        out.write(b);
+    }
+
+    /** Copies {@code length} bytes of {@code source} at {@code position} into the current shard, read once. */
+    private void copyRange(FileChannel source, long position, long length) throws IOException {
+        if (copyBuffer == null) {
+            copyBuffer = ByteBuffer.allocateDirect(COPY_BUFFER);
         }
-        outBytes += n;
+        for (long done = 0; done < length; ) {
+            copyBuffer.clear().limit((int) Math.min(COPY_BUFFER, length - done));
+            while (copyBuffer.hasRemaining()) {
+                if (source.read(copyBuffer, position + done + copyBuffer.position()) < 0) {
+                    throw new IOException("source of tensor '" + current.spec.name() + "' ends after "
+                            + (position + done + copyBuffer.position()) + " bytes, expected " + (position + length));
+                }
+            }
+            done += copyBuffer.limit();
+            writeOut(copyBuffer.flip());
+        }
     }
 
     private static MessageDigest sha256() {
@@ -415,21 +466,7 @@ public final class CheckpointWriter implements Closeable {
                         + " is outside the source of " + size + " bytes");
             }
             try {
-                hashRange(source, position, length);
-                long start = out.position();
-                for (long done = 0; done < length; ) {
-                    long n = source.transferTo(position + done, length - done, out);
-                    if (n <= 0) {
-                        throw new IOException("copy into tensor '" + spec.name() + "' stopped after " + done + " of "
-                                + length + " bytes (source truncated?)");
-                    }
-                    done += n;
-                }
-                if (out.position() != start + length) {
-                    throw new IOException("copy into tensor '" + spec.name() + "' moved the output by "
-                            + (out.position() - start) + " bytes, expected " + length);
-                }
-                outBytes += length;
+                copyRange(source, position, length);
             } catch (IOException | RuntimeException e) {
                 state = State.FAILED;
                 throw e;

@@ -26,9 +26,8 @@ public interface TensorSink extends Closeable {
     void write(ByteBuffer data) throws IOException;
 
     /**
-     * Copies {@code length} bytes from {@code source} at {@code position} without passing them
-     * through the heap ({@link FileChannel#transferTo}); the hash is updated by reading the source
-     * range through one small reused buffer. The source's position is not changed.
+     * Copies {@code length} bytes from {@code source} at {@code position}: read once into a reused
+     * buffer, then hashed and written as {@link #write} does. The source's position is not changed.
      *
      * @throws IllegalStateException     if length is more than {@link #remaining()}
      * @throws IndexOutOfBoundsException if the range is not inside the source

@@ -253,6 +253,36 @@ class CheckpointWriterTest {
     }
 
     @Test
+    void directAndBufferedWritesGiveTheSameFilesAndHashes() throws IOException {
+        // 3 shards of several staging buffers each, so that every shard ends in a partial block
+        List<TensorSpec> tensors = List.of(spec("a", DType.F32, 5_000_000L), spec("b", DType.BF16, 3_000_001L),
+                spec("c", DType.U8, 9L));
+        ShardLayout layout = ShardLayout.plan(tensors, 20_000_000L);
+        Map<String, List<WrittenFile>> written = new LinkedHashMap<>();
+        for (StagedFile.Mode mode : StagedFile.Mode.values()) {
+            Path out = dir.resolve(mode.name());
+            java.util.Random random = new java.util.Random(11);
+            try (CheckpointWriter w = new CheckpointWriter(out, layout, Map.of(), mode)) {
+                for (TensorSpec t : tensors) {
+                    TensorSink sink = w.next(t.name());
+                    while (sink.remaining() > 0) {
+                        byte[] piece = new byte[(int) Math.min(sink.remaining(), 1 + random.nextInt(3 << 20))];
+                        random.nextBytes(piece);
+                        sink.write(ByteBuffer.wrap(piece));
+                    }
+                    sink.close();
+                }
+                written.put(mode.name(), w.commit());
+            }
+            for (WrittenFile f : written.get(mode.name())) {
+                assertEquals(TestData.sha256(out.resolve(f.fileName())), f.sha256Hex(), mode + " " + f.fileName());
+                assertEquals(Files.size(out.resolve(f.fileName())), f.bytes(), mode + " " + f.fileName());
+            }
+        }
+        assertEquals(written.get("DIRECT"), written.get("BUFFERED"));
+    }
+
+    @Test
     void replacesExistingFilesAtomically() throws IOException {
         TestData.writeAll(dir, ShardLayout.plan(mixed(), 60), Map.of("run", "1"));
         List<WrittenFile> second = TestData.writeAll(dir, ShardLayout.plan(mixed(), 60), Map.of("run", "2"));

@@ -156,7 +156,8 @@ final class MergeJob {
         }
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
-        MergeOptions options = WireMapping.engineOptions(job.options()).withVerificationSeed(job.jobId());
+        MergeOptions options = WireMapping.engineOptions(job.options()).withVerificationSeed(job.jobId())
+                .withBlockBytes(settings.mergeBlockBytes());
         InputStaging.Inputs inputs = staging.locate(job);
         Path jobDir = scratch.jobDir(job.jobId());
         deleteScratch(job);

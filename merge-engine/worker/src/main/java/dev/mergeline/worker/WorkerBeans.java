@@ -74,7 +74,8 @@ public class WorkerBeans {
     @ApplicationScoped
     @Startup
     MergeKernel kernel(WorkerConfig config) {
-        return OnnxMergeKernel.create(config.preferCuda());
+        return OnnxMergeKernel.create(config.preferCuda(),
+                config.ortThreads().orElse(OnnxMergeKernel.defaultThreads()));
     }
 
     /**

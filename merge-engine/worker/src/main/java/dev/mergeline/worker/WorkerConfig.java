@@ -6,6 +6,7 @@ import io.smallrye.config.WithDefault;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * Configuration of the merge worker itself ({@code mergeline.worker.*}; env vars
@@ -30,6 +31,13 @@ public interface WorkerConfig {
      */
     @WithDefault("16M")
     MemorySize s3PartSize();
+
+    /** fp32 bytes of work per merge block ({@code MergeExecutor.DEFAULT_BLOCK_BYTES}; docs/performance.md). */
+    @WithDefault("2M")
+    MemorySize mergeBlockSize();
+
+    /** ONNX Runtime intra-op threads; unset: {@code OnnxMergeKernel.defaultThreads()} (cores − 1, at least 1). */
+    OptionalInt ortThreads();
 
     /**
      * Requests of one download or upload in flight at a time. {@code 1}: one GET per object and

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.mergeline.core.merge.MergeExecutor;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
 import dev.mergeline.core.output.Hashes;
 import dev.mergeline.core.output.Manifest;
@@ -81,7 +82,7 @@ class MergeJobTest {
     private JobSettings settings(Optional<Long> maxScratchBytes, Duration delayBeforeManifest) {
         return new JobSettings(BUCKET, 3, Duration.ofMillis(1), Duration.ZERO,
                 InputLimits.orDefaults(OptionalLong.empty(), OptionalLong.empty(), OptionalInt.empty()),
-                new InputStaging.ScratchBudget(maxScratchBytes, 0), Duration.ZERO, delayBeforeManifest);
+                MergeExecutor.DEFAULT_BLOCK_BYTES, new InputStaging.ScratchBudget(maxScratchBytes, 0), Duration.ZERO, delayBeforeManifest);
     }
 
     private MergeJob recipe() {

@@ -26,11 +26,19 @@ import java.util.concurrent.Semaphore;
  */
 final class BufferPool {
     private static final MethodHandle INVOKE_CLEANER = invokeCleaner();
+    /**
+     * Pooled buffers start at a multiple of this and have this much room on either side of
+     * {@code bufferBytes}, so that a block can be read with {@code O_DIRECT} (whole aligned pages
+     * around it) into the same buffer ({@link Lease#place}).
+     */
+    static final int ALIGNMENT = 4096;
 
     private final int bufferBytes;
     private final BlockingQueue<ByteBuffer> free;
     private final Semaphore unallocated;
     private final Semaphore oversize = new Semaphore(1);
+    /** Every pooled buffer's memory, as allocated (the pooled buffers are aligned slices of it). */
+    private final java.util.Queue<ByteBuffer> allocations = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     BufferPool(int buffers, int bufferBytes) {
         if (buffers < 1 || bufferBytes < 0) {
@@ -47,20 +55,37 @@ final class BufferPool {
     }
 
     /** A buffer handed out by {@link #acquire}; {@link #view()} is what the caller uses. */
-    static final class Lease {
+    final class Lease {
         private final ByteBuffer whole;
-        private final ByteBuffer view;
+        private final int bytes;
         private final boolean oneOff;
+        private ByteBuffer view;
 
         private Lease(ByteBuffer whole, int bytes, boolean oneOff) {
             this.whole = whole;
-            this.view = whole.duplicate().clear().limit(bytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+            this.bytes = bytes;
             this.oneOff = oneOff;
+            place(0);
         }
 
         /** Little-endian, position 0, exactly the requested bytes. */
         ByteBuffer view() {
             return view;
+        }
+
+        /** The whole buffer (a pooled buffer: aligned, {@link #ALIGNMENT} bytes of room past the requested bytes). */
+        ByteBuffer whole() {
+            return whole.duplicate().clear();
+        }
+
+        /** Moves {@link #view()} to start {@code offset} bytes into {@link #whole()}. */
+        void place(int offset) {
+            view = whole.duplicate().clear().position(offset).limit(offset + bytes).slice().order(ByteOrder.LITTLE_ENDIAN);
+        }
+
+        /** Hands the buffer back to the pool it came from. */
+        void release() {
+            BufferPool.this.release(this);
         }
     }
 
@@ -85,7 +110,9 @@ final class BufferPool {
         ByteBuffer b = free.poll();
         if (b == null && unallocated.tryAcquire()) {
             try {
-                b = ByteBuffer.allocateDirect(bufferBytes);
+                ByteBuffer memory = ByteBuffer.allocateDirect(bufferBytes + 3 * ALIGNMENT);
+                allocations.add(memory);
+                b = memory.alignedSlice(ALIGNMENT);
             } catch (OutOfMemoryError e) {
                 unallocated.release();
                 throw e;
@@ -130,7 +157,8 @@ final class BufferPool {
 
     /** Frees every pooled buffer now; call once no lease is out. */
     void close() {
-        for (ByteBuffer b; (b = free.poll()) != null; ) {
+        free.clear();
+        for (ByteBuffer b; (b = allocations.poll()) != null; ) {
             free(b);
         }
     }

@@ -17,8 +17,6 @@ import java.util.concurrent.atomic.AtomicReference;
  * {@link Stage} polls the pipeline's abort flag a few times a second.
  */
 final class Pipeline implements AutoCloseable {
-    /** Thread CPU times are read only when profiling ({@code -Dmergeline.profile=true}). */
-    private static final boolean PROFILE_CPU = Boolean.getBoolean("mergeline.profile");
     /** How often a waiting stage checks whether another stage failed. */
     private static final long POLL_MILLIS = 50;
 
@@ -97,9 +95,6 @@ final class Pipeline implements AutoCloseable {
 
     /** CPU time of the calling thread (user + system), or -1 where the JVM does not measure it. */
     private static long cpuNanos() {
-        if (!PROFILE_CPU) {
-            return -1;
-        }
         ThreadMXBean threads = ManagementFactory.getThreadMXBean();
         return threads.isCurrentThreadCpuTimeSupported() ? threads.getCurrentThreadCpuTime() : -1;
     }
@@ -111,13 +106,13 @@ final class Pipeline implements AutoCloseable {
         return s;
     }
 
-    /** One line with every stage's busy and waiting seconds, for profiling. */
-    String report() {
-        StringBuilder b = new StringBuilder();
+    /** Every stage's busy, CPU and waiting time, in the order the stages were created. */
+    List<StageTime> times() {
+        List<StageTime> times = new ArrayList<>();
         for (Stage s : stages) {
-            b.append(b.length() == 0 ? "" : ", ").append(s.report());
+            times.add(s.time());
         }
-        return b.toString();
+        return times;
     }
 
     /**
@@ -205,10 +200,9 @@ final class Pipeline implements AutoCloseable {
             }
         }
 
-        private String report() {
+        private StageTime time() {
             long total = (ended == 0 ? System.nanoTime() : ended) - started;
-            return String.format(java.util.Locale.ROOT, "%s %.2f s busy (%.2f s cpu) + %.2f s waiting", name,
-                    (total - waitNanos) / 1e9, cpuNanos / 1e9, waitNanos / 1e9);
+            return new StageTime(name, (total - waitNanos) / 1e9, cpuNanos < 0 ? -1 : cpuNanos / 1e9, waitNanos / 1e9);
         }
     }
 }

@@ -1,5 +1,7 @@
 package dev.mergeline.core.merge;
 
+import java.util.List;
+
 /**
  * Told how far a merge has come: {@link MergeExecutor} calls it once before the first tensor (all
  * counts zero), after every block or copied tensor it writes, and after every tensor it closes. Calls
@@ -21,4 +23,10 @@ public interface ProgressListener {
      * @param bytesTotal output tensor bytes of the merge
      */
     void progress(int tensorsDone, int tensorsTotal, long bytesDone, long bytesTotal);
+
+    /**
+     * Called once, from the caller of {@code execute}, after a merge's stages have all ended without
+     * a failure: how each stage spent its time (the CLI prints this with {@code --profile}).
+     */
+    default void stages(List<StageTime> stages) {}
 }

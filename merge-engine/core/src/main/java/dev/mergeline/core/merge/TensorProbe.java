@@ -53,6 +53,8 @@ final class TensorProbe {
     private final double[] columnSquares;
     private final float[] outRow;
     private final float[] baseRow;
+    /** One row of 16-bit values, as stored. */
+    private final short[] halves;
     private final int rowOffset;
     private double maxRelative;
     private boolean unchanged = true;
@@ -76,6 +78,7 @@ final class TensorProbe {
         this.columnSquares = magnitude != null && perColumnDora ? new double[cols] : null;
         this.outRow = new float[cols];
         this.baseRow = new float[cols];
+        this.halves = new short[cols];
         SplittableRandom random = new SplittableRandom(seedOf(seed, tensor));
         rowOffset = random.nextInt(1 << 20);
         x = new float[PROBES][cols];
@@ -240,22 +243,20 @@ final class TensorProbe {
     }
 
     private void decodeRow(ByteBuffer block, DType type, int rowInBlock, float[] dst) {
-        int base = block.position() + rowInBlock * cols * type.byteSize();
-        ByteBuffer b = block.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        int first = rowInBlock * cols; // element index from the block's position
+        ByteBuffer b = block.slice().order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
-            case F32 -> {
-                for (int c = 0; c < cols; c++) {
-                    dst[c] = b.getFloat(base + 4 * c);
-                }
-            }
+            case F32 -> b.asFloatBuffer().get(first, dst, 0, cols);
             case BF16 -> {
+                b.asShortBuffer().get(first, halves, 0, cols);
                 for (int c = 0; c < cols; c++) {
-                    dst[c] = Float.intBitsToFloat((b.getShort(base + 2 * c) & 0xFFFF) << 16);
+                    dst[c] = Float.intBitsToFloat(halves[c] << 16);
                 }
             }
             case F16 -> {
+                b.asShortBuffer().get(first, halves, 0, cols);
                 for (int c = 0; c < cols; c++) {
-                    dst[c] = FloatBits.f16ToFloat(b.getShort(base + 2 * c) & 0xFFFF);
+                    dst[c] = FloatBits.f16ToFloat(halves[c] & 0xFFFF);
                 }
             }
             default -> throw new IllegalArgumentException("not a float type: " + type);

@@ -25,6 +25,11 @@ public record MergeOptions(Optional<DType> outputDType, long maxShardBytes, long
         return new MergeOptions(outputDType, maxShardBytes, blockBytes, seed);
     }
 
+    /** These options with {@code bytes} of fp32 work per block. */
+    public MergeOptions withBlockBytes(long bytes) {
+        return new MergeOptions(outputDType, maxShardBytes, bytes, verificationSeed);
+    }
+
     /** Hugging Face's default {@code max_shard_size} of 5 GB. */
     public static final long DEFAULT_SHARD_BYTES = 5_000_000_000L;
 

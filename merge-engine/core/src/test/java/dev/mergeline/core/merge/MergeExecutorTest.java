@@ -62,6 +62,31 @@ class MergeExecutorTest {
         assertEquals(whole, standard);
     }
 
+    /**
+     * Blocks read with O_DIRECT (whole aligned pages around each block, narrowed in the buffer) and
+     * through the page cache give the same files; 256-byte blocks start at every kind of offset.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cases")
+    void directAndPageCacheReadsGiveTheSameOutput(String caseName, @TempDir Path tmp) throws Exception {
+        Path caseDir = PeftFixtures.caseDir(caseName);
+        Map<Boolean, List<dev.mergeline.safetensors.WrittenFile>> written = new java.util.HashMap<>();
+        try (LocalInputs in = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"));
+                ReferenceMergeKernel kernel = new ReferenceMergeKernel()) {
+            MergePlan plan = new Validator().validate(in.inputs(), MergeOptions.defaults().plannerOptions());
+            ShardLayout layout = ShardLayout.plan(plan.tensors().stream().map(PlannedTensor::spec).toList(), 40_000);
+            for (boolean direct : new boolean[] {true, false}) {
+                try (CheckpointWriter writer = new CheckpointWriter(tmp.resolve("out-" + direct), layout, Map.of())) {
+                    new MergeExecutor(kernel, 256, new MergeVerification("seed"), direct)
+                            .execute(plan, new TensorStore(in.base(), in.adapter()), writer);
+                    written.put(direct, writer.commit());
+                }
+            }
+        }
+        assertEquals(written.get(false), written.get(true));
+        assertNoHelperThreads();
+    }
+
     @Test
     void kernelFailureSurfacesAndStopsEveryStage(@TempDir Path tmp) throws Exception {
         Path caseDir = PeftFixtures.caseDir("llama-bf16-plain");

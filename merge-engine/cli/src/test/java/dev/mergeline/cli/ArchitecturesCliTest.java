@@ -38,6 +38,23 @@ class ArchitecturesCliTest {
         return new Run(status, JSON.readTree(out.toString(StandardCharsets.UTF_8)));
     }
 
+    /**
+     * {@code mergeline validate} accepts the case with {@code merged} tensors merged and a note containing
+     * {@code note} (none mentioning {@code topic} when empty); {@code mergeline merge} then writes {@code out}.
+     */
+    private Run validateThenMerge(Path caseDir, Path out, int merged, String topic, String note) throws Exception {
+        Run valid = cli("validate", "--base", caseDir.resolve("base").toString(), "--adapter",
+                caseDir.resolve("adapter").toString());
+        assertEquals(0, valid.status(), valid.report()::toPrettyString);
+        assertEquals(merged, valid.report().at("/counts/merged").asInt());
+        String notes = valid.report().path("notes").toString();
+        assertTrue(note.isEmpty() ? !notes.contains(topic) : notes.contains(note), notes);
+        Run run = cli("merge", "--base", caseDir.resolve("base").toString(), "--adapter",
+                caseDir.resolve("adapter").toString(), "--out", out.toString());
+        assertEquals(0, run.status(), run.report()::toPrettyString);
+        return run;
+    }
+
     @ParameterizedTest(name = "{0}")
     @CsvSource({
         "idefics2-tutorial-regex, 24, ''",
@@ -48,17 +65,8 @@ class ArchitecturesCliTest {
     })
     void validateAcceptsAndMergeKeepsProcessorFiles(String caseName, int merged, String naming) throws Exception {
         Path caseDir = PeftFixtures.caseDir(caseName);
-        Run valid = cli("validate", "--base", caseDir.resolve("base").toString(), "--adapter",
-                caseDir.resolve("adapter").toString());
-        assertEquals(0, valid.status(), valid.report()::toPrettyString);
-        assertEquals(merged, valid.report().at("/counts/merged").asInt());
-        String notes = valid.report().path("notes").toString();
-        assertTrue(naming.isEmpty() ? !notes.contains("conversion rules") : notes.contains(naming), notes);
-
         Path out = tmp.resolve("out");
-        Run run = cli("merge", "--base", caseDir.resolve("base").toString(), "--adapter",
-                caseDir.resolve("adapter").toString(), "--out", out.toString());
-        assertEquals(0, run.status(), run.report()::toPrettyString);
+        Run run = validateThenMerge(caseDir, out, merged, "conversion rules", naming);
         PeftFixtures.assertMatchesPeft(caseName, out);
         for (String f : new String[] {"processor_config.json", "preprocessor_config.json", "chat_template.jinja",
                 "generation_config.json"}) {
@@ -83,17 +91,8 @@ class ArchitecturesCliTest {
     })
     void validateAcceptsMixturesOfExpertsAndMergeMatchesPeft(String caseName, int merged, String note) throws Exception {
         Path caseDir = PeftFixtures.caseDir(caseName);
-        Run valid = cli("validate", "--base", caseDir.resolve("base").toString(), "--adapter",
-                caseDir.resolve("adapter").toString());
-        assertEquals(0, valid.status(), valid.report()::toPrettyString);
-        assertEquals(merged, valid.report().at("/counts/merged").asInt());
-        String notes = valid.report().path("notes").toString();
-        assertTrue(note.isEmpty() ? !notes.contains("target_parameters") : notes.contains(note), notes);
-
         Path out = tmp.resolve("out");
-        Run run = cli("merge", "--base", caseDir.resolve("base").toString(), "--adapter",
-                caseDir.resolve("adapter").toString(), "--out", out.toString());
-        assertEquals(0, run.status(), run.report()::toPrettyString);
+        Run run = validateThenMerge(caseDir, out, merged, "target_parameters", note);
         assertEquals(merged, run.report().at("/manifest/counts/merged").asInt());
         PeftFixtures.assertMatchesPeft(caseName, out);
         try (dev.mergeline.safetensors.Checkpoint written = dev.mergeline.safetensors.Checkpoint.open(out)) {

@@ -17,6 +17,7 @@ import dev.mergeline.safetensors.SafetensorsHeader;
 import dev.mergeline.safetensors.TensorInfo;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,8 +25,29 @@ import org.junit.jupiter.api.io.TempDir;
 class ParamWrapperRejectionTest {
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    private static final Predicate<String> LAYER_0_W2 = n -> n.startsWith("model.layers.0.") && n.endsWith(".w2.weight");
+
     @TempDir
     Path tmp;
+
+    private static MergeInputs inputs(String fixture) throws Exception {
+        Path caseDir = PeftFixtures.caseDir(fixture);
+        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
+            return local.inputs();
+        }
+    }
+
+    /** {@code inputs} with the base tensors whose names match given {@code shape} (same dtype and offset). */
+    private static MergeInputs reshaped(MergeInputs inputs, Predicate<String> names, List<Long> shape) {
+        long elements = shape.stream().reduce(1L, Math::multiplyExact);
+        List<TensorInfo> base = inputs.baseTensors().stream().map(t -> !names.test(t.name()) ? t
+                : new TensorInfo(t.name(), t.dtype(), shape, t.dataOffset(), elements * t.dtype().byteSize())).toList();
+        return new MergeInputs(inputs.adapterConfigJson(), inputs.adapterHeader(), inputs.baseConfigJson(), base);
+    }
+
+    private static RejectedException rejected(MergeInputs inputs) {
+        return assertThrows(RejectedException.class, () -> new Validator().validate(inputs, MergePlanner.Options.DEFAULT));
+    }
 
     @Test
     void fusedExpertsWithoutAConverterRuleNameTheModuleTheTensorsAndTheMissingRule() throws Exception {
@@ -51,20 +73,8 @@ class ParamWrapperRejectionTest {
 
     @Test
     void factorsThatFitNoTargetedParameterAreAShapeMismatchWithExpectedAndActual() throws Exception {
-        Path caseDir = PeftFixtures.caseDir("mixtral-experts");
-        MergeInputs inputs;
-        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
-            inputs = local.inputs();
-        }
         // Layer 0's experts shrink from intermediate 24 to 20: down_proj's lora_A [8, 24] no longer fits.
-        List<TensorInfo> base = inputs.baseTensors().stream().map(t -> !t.name().startsWith("model.layers.0.")
-                || !t.name().endsWith(".w2.weight") ? t
-                : new TensorInfo(t.name(), t.dtype(), List.of(32L, 20L), t.dataOffset(), 32L * 20 * 2)).toList();
-        MergeInputs changed = new MergeInputs(inputs.adapterConfigJson(), inputs.adapterHeader(),
-                inputs.baseConfigJson(), base);
-
-        RejectedException e = assertThrows(RejectedException.class,
-                () -> new Validator().validate(changed, MergePlanner.Options.DEFAULT));
+        RejectedException e = rejected(reshaped(inputs("mixtral-experts"), LAYER_0_W2, List.of(32L, 20L)));
 
         assertEquals(1, e.reasons().size(), e.reasons()::toString);
         Reason r = e.reasons().get(0);
@@ -82,11 +92,7 @@ class ParamWrapperRejectionTest {
      */
     @Test
     void legacyLoraOnDenseAndSharedProjectionsThatPeftRetargetsIsRefused() throws Exception {
-        Path caseDir = PeftFixtures.caseDir("deepseek_v3-experts-router");
-        MergeInputs inputs;
-        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
-            inputs = local.inputs();
-        }
+        MergeInputs inputs = inputs("deepseek_v3-experts-router");
         List<TensorInfo> factors = new java.util.ArrayList<>();
         long offset = 0;
         for (TensorInfo t : inputs.baseTensors()) {
@@ -108,8 +114,7 @@ class ParamWrapperRejectionTest {
         MergeInputs legacy = new MergeInputs(JSON.writeValueAsBytes(config),
                 new SafetensorsHeader(64, java.util.Map.of(), factors), inputs.baseConfigJson(), inputs.baseTensors());
 
-        RejectedException e = assertThrows(RejectedException.class,
-                () -> new Validator().validate(legacy, MergePlanner.Options.DEFAULT));
+        RejectedException e = rejected(legacy);
 
         assertTrue(e.reasons().stream().allMatch(r -> r.code() == ReasonCode.PEFT_VARIANT_UNSUPPORTED), e.reasons()::toString);
         assertEquals(List.of("model.layers.0.mlp.down_proj", "model.layers.0.mlp.gate_proj", "model.layers.0.mlp.up_proj",
@@ -124,19 +129,8 @@ class ParamWrapperRejectionTest {
      */
     @Test
     void aFusedTensorInTheLayoutTransformersTransposesIsRefusedWithBothShapes() throws Exception {
-        Path caseDir = PeftFixtures.caseDir("qwen3_vl_moe-experts");
-        MergeInputs inputs;
-        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
-            inputs = local.inputs();
-        }
         String fused = "model.language_model.layers.1.mlp.experts.gate_up_proj";
-        List<TensorInfo> base = inputs.baseTensors().stream().map(t -> !t.name().equals(fused) ? t
-                : new TensorInfo(t.name(), t.dtype(), List.of(4L, 32L, 48L), t.dataOffset(), t.byteLength())).toList();
-        MergeInputs original = new MergeInputs(inputs.adapterConfigJson(), inputs.adapterHeader(),
-                inputs.baseConfigJson(), base);
-
-        RejectedException e = assertThrows(RejectedException.class,
-                () -> new Validator().validate(original, MergePlanner.Options.DEFAULT));
+        RejectedException e = rejected(reshaped(inputs("qwen3_vl_moe-experts"), fused::equals, List.of(4L, 32L, 48L)));
 
         assertEquals(1, e.reasons().size(), e.reasons()::toString);
         Reason r = e.reasons().get(0);
@@ -149,20 +143,8 @@ class ParamWrapperRejectionTest {
 
     @Test
     void factorsThatFitTwoTargetedParametersAlikeAreRefused() throws Exception {
-        Path caseDir = PeftFixtures.caseDir("mixtral-experts");
-        MergeInputs inputs;
-        try (LocalInputs local = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
-            inputs = local.inputs();
-        }
         // Layer 0's w2 grows to [48, 32]: down_proj becomes [4, 48, 32] like gate_up_proj.
-        List<TensorInfo> base = inputs.baseTensors().stream().map(t -> !t.name().startsWith("model.layers.0.")
-                || !t.name().endsWith(".w2.weight") ? t
-                : new TensorInfo(t.name(), t.dtype(), List.of(48L, 32L), t.dataOffset(), 48L * 32 * 2)).toList();
-        MergeInputs changed = new MergeInputs(inputs.adapterConfigJson(), inputs.adapterHeader(),
-                inputs.baseConfigJson(), base);
-
-        RejectedException e = assertThrows(RejectedException.class,
-                () -> new Validator().validate(changed, MergePlanner.Options.DEFAULT));
+        RejectedException e = rejected(reshaped(inputs("mixtral-experts"), LAYER_0_W2, List.of(48L, 32L)));
 
         Reason ambiguous = e.reasons().stream().filter(r -> r.code() == ReasonCode.PEFT_VARIANT_UNSUPPORTED)
                 .findFirst().orElseThrow(() -> new AssertionError(e.reasons().toString()));

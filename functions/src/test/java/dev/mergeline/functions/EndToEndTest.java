@@ -1,11 +1,13 @@
 package dev.mergeline.functions;
 
 import static io.restassured.RestAssured.given;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.mergeline.core.output.Hashes;
+import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.devstack.KafkaTestResource;
 import dev.mergeline.devstack.S3MockServer;
 import dev.mergeline.devstack.S3MockTestResource;
@@ -22,17 +24,24 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import software.amazon.awssdk.services.s3.S3Client;
 
 /**
  * The whole pipeline through real infrastructure: fixture adapter uploaded to S3Mock → S3
  * notification into the function (Funqy HTTP) → {@code merge-requests} on a real Kafka broker →
  * the packaged merge worker (a child JVM, as deployed) → merged files in S3 →
- * {@code merged-model-ready} read by a plain KafkaConsumer, hashes checked against the files.
+ * {@code merged-model-ready} read by a plain KafkaConsumer, hashes checked against the files; for a
+ * mixture-of-experts and a vision-language upload, the merged tensors against PEFT's and the
+ * processor files in the output.
  * Faults (killed workers, duplicates, broker restarts, S3 failures, full disks, SIGTERM) are
  * {@link FaultsTest}'s.
  */
@@ -117,6 +126,52 @@ class EndToEndTest {
         }
     }
 
+    /**
+     * A mixture-of-experts adapter with {@code target_parameters} on the fused experts (split back into the
+     * checkpoint's per-expert tensors) and a vision-language adapter whose base carries processor and
+     * chat-template files: each upload ends in what PEFT's {@code merge_and_unload()} and
+     * {@code save_pretrained()} wrote, with the base's non-weight files byte for byte in {@code merged/}.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"mixtral-experts", "idefics2-tutorial-regex"})
+    void uploadOfAnArchitectureFamilyMergesAsPeftAndKeepsTheBaseFiles(String caseName) throws Exception {
+        String id = "e2e-" + caseName;
+        String base = "e2e-base-" + caseName;
+        List<String> keys;
+        try (S3Client s3 = PipelineFixtures.s3()) {
+            PipelineFixtures.upload(s3, PipelineFixtures.fixture(caseName, "base"), "base-models/" + base + "/");
+            keys = PipelineFixtures.upload(s3, PipelineFixtures.fixture(caseName, "adapter"), "adapters/" + id + "/");
+            PipelineFixtures.put(s3, "adapters/" + id + "/merge.json", "{\"base\":\"" + base + "\"}");
+        }
+        try (KafkaConsumer<String, byte[]> ready = PipelineFixtures.consumer("merged-model-ready")) {
+            given().contentType("application/json").body(PipelineFixtures.notification(keys)).post("/s3Trigger")
+                    .then().statusCode(200);
+            List<CloudEvent<MergedModelReady>> events = awaitReady(ready, id);
+            assertEquals(1, events.size(), "no ready event; worker log: " + tail());
+            MergedModelReady event = events.get(0).data();
+            Path merged = verifyFiles(event);
+            PeftFixtures.assertMatchesPeft(caseName, merged);
+
+            Path baseDir = PipelineFixtures.fixture(caseName, "base");
+            Set<String> announced = new TreeSet<>();
+            event.output().files().forEach(f -> announced.add(f.key().substring(f.key().lastIndexOf('/') + 1)));
+            for (String file : nonWeightFiles(baseDir)) {
+                assertTrue(announced.contains(file), file + " is not in the ready event's files " + announced);
+                assertArrayEquals(Files.readAllBytes(baseDir.resolve(file)), Files.readAllBytes(merged.resolve(file)),
+                        file + " differs from the base's");
+            }
+        }
+    }
+
+    /** The base's files other than weights and {@code config.json} (which the merge writes itself). */
+    private static List<String> nonWeightFiles(Path baseDir) throws IOException {
+        try (Stream<Path> files = Files.list(baseDir)) {
+            return files.map(f -> f.getFileName().toString())
+                    .filter(n -> !n.endsWith(".safetensors") && !n.equals("config.json"))
+                    .sorted().toList();
+        }
+    }
+
     @Test
     void rejectedAdapterYieldsOneRejectionAndNoOutput() throws Exception {
         String id = "e2e-rejected";
@@ -158,8 +213,11 @@ class EndToEndTest {
         return found;
     }
 
-    /** Every file in the event exists in S3 with the announced size and SHA-256; MANIFEST.json is there. */
-    private static void verifyFiles(MergedModelReady event) throws IOException {
+    /**
+     * Every file in the event exists in S3 with the announced size and SHA-256; MANIFEST.json is there.
+     * Returns the local directory the files were downloaded to.
+     */
+    private static Path verifyFiles(MergedModelReady event) throws IOException {
         try (S3Client s3 = PipelineFixtures.s3()) {
             Path dir = Files.createTempDirectory("mergeline-e2e-");
             for (OutputFile f : event.output().files()) {
@@ -170,6 +228,7 @@ class EndToEndTest {
             }
             assertTrue(event.output().files().stream().anyMatch(f -> f.key().endsWith("model.safetensors")));
             s3.headObject(b -> b.bucket(event.output().bucket()).key(event.output().prefix() + "MANIFEST.json"));
+            return dir;
         }
     }
 

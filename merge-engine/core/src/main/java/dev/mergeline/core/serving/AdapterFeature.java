@@ -28,6 +28,11 @@ public enum AdapterFeature {
     /** A LoRA pair on an embedding layer. */
     EMBEDDING_LORA((config, plan) -> plan.tensors().stream().anyMatch(t ->
             t.op().unwrapped() instanceof TensorOp.LowRank lr && lr.kind() == ModuleKind.EMBEDDING)),
+    /**
+     * A non-empty {@code target_parameters}: LoRA on parameters (PEFT's {@code ParamWrapper}), i.e. on fused
+     * expert weights or routers rather than on linear modules.
+     */
+    TARGET_PARAMETERS((config, plan) -> nonEmptyList(config.raw().get("target_parameters"))),
     /** The largest rank of any merged module is above the engine's largest supported rank. */
     RANK_ABOVE_ENGINE_MAX(null),
     /** The largest rank of any merged module is above the engine's default maximum. */

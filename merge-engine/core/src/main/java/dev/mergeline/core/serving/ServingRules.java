@@ -26,6 +26,11 @@ public final class ServingRules {
         REFUSES,
         /** Loading succeeds but the feature is dropped: served outputs differ from the adapter's. */
         IGNORES,
+        /**
+         * Whether the engine loads the feature and serves what PEFT computes depends on its support for the
+         * model, which the report does not check: counted as not servable unmerged.
+         */
+        DEPENDS_ON_MODEL,
         /** Servable with a setting named in the message. */
         NEEDS
     }
@@ -100,6 +105,10 @@ public final class ServingRules {
                     case IGNORES -> {
                         servable = false;
                         reasons.add("would be served wrongly by " + engine.name() + ": " + rule.message());
+                    }
+                    case DEPENDS_ON_MODEL -> {
+                        servable = false;
+                        reasons.add(engine.name() + " serves it as PEFT computes only on some models: " + rule.message());
                     }
                     case NEEDS -> reasons.add(rule.message() + " " + engine.smallestRankSettingFor(maxRank)
                             + rankDetail(rule, maxRank));

@@ -77,6 +77,15 @@ class ServingRulesTest {
     }
 
     @Test
+    void loraOnFusedExpertParametersIsNotServableUnmergedByVllm() throws Exception {
+        ServingVerdict vllm = rules.assess(plan("gpt_oss-experts")).get("vllm");
+        assertFalse(vllm.servableUnmerged(), vllm.toString());
+        assertEquals(1, vllm.reasons().size(), vllm.toString());
+        assertTrue(vllm.reasons().get(0).startsWith(
+                "vLLM serves it as PEFT computes only on some models: target_parameters is set"), vllm.toString());
+    }
+
+    @Test
     void biasesAreCaughtPerKind() throws Exception {
         assertTrue(rules.assess(plan("qwen2-bias-all")).get("vllm").reasons().get(0)
                 .contains("bias is not \"none\""));

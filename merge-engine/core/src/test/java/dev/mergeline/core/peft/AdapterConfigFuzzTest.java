@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.run.LocalInputs;
 import dev.mergeline.core.run.MergeInputs;
+import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.Validator;
 import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.Reason;
@@ -104,7 +104,7 @@ class AdapterConfigFuzzTest {
 
     private static void validate(byte[] json) throws RejectedException {
         new Validator().validate(new MergeInputs(json, LLAMA.adapterHeader(), LLAMA.baseConfigJson(),
-                LLAMA.baseTensors()), MergePlanner.Options.DEFAULT);
+                LLAMA.baseTensors()), MergeOptions.defaults());
     }
 
     private static MergeInputs llamaInputs() {

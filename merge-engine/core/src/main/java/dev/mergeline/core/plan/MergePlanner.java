@@ -5,6 +5,7 @@ import dev.mergeline.core.hf.EmbeddingNames;
 import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.peft.AdapterConfig;
 import dev.mergeline.core.peft.ModuleSelector;
+import dev.mergeline.core.peft.RegexBudget;
 import dev.mergeline.core.quant.BaseQuantization;
 import dev.mergeline.core.quant.Fp8BlockScaling;
 import dev.mergeline.core.plan.AdapterTensorName.Role;
@@ -37,7 +38,8 @@ public final class MergePlanner {
     private static final List<String> PRETRAINING_HEADS = List.of("cls.", "lm_head.");
 
     /**
-     * Plans one merge.
+     * Plans one merge. Every match of the config's patterns in it shares one
+     * {@link RegexBudget#perValidation()}; past it, {@code PythonRegex.RegexBudgetExceededException}.
      *
      * @param outputDType cast every floating-point tensor to this type (as loading the base with
      *     {@code torch_dtype=...} would), or empty to keep each tensor's own dtype
@@ -56,6 +58,8 @@ public final class MergePlanner {
         private final AdapterConfig cfg;
         private final ModelConfig base;
         private final Optional<DType> outputDType;
+        /** Shared by every match of the config's patterns in this plan. */
+        private final RegexBudget regexBudget = RegexBudget.perValidation();
         private final Map<String, TensorInfo> baseByName = new LinkedHashMap<>();
         private final Map<String, TensorInfo> adapterByName = new LinkedHashMap<>();
         private final Map<String, ModuleTensors> loraModules = new LinkedHashMap<>();
@@ -91,8 +95,8 @@ public final class MergePlanner {
             adapterTensors.forEach(t -> keepFirst(adapterByName, t.name(), t, "the adapter"));
             embeddings = EmbeddingNames.find(baseByName.keySet());
             paramWrappers = new ParamWrappers(cfg, base, baseByName,
-                    MemoryParameters.of(resolver.rules(), baseByName), resolver);
-            legacyExperts = new LegacyExperts(cfg, base, resolver.rules());
+                    MemoryParameters.of(resolver.rules(), baseByName), resolver, regexBudget);
+            legacyExperts = new LegacyExperts(cfg, base, resolver.rules(), regexBudget);
             for (TensorInfo t : adapterByName.values()) {
                 if (paramWrappers.claim(t)) {
                     continue;
@@ -280,7 +284,7 @@ public final class MergePlanner {
                 return;
             }
             int rank = a.shape().get(0).intValue();
-            float scale = cfg.scalingFor(module);
+            float scale = cfg.scalingFor(module, regexBudget);
             String magnitude = planMagnitude(module, m, kind, out);
             if (magnitude == null && cfg.useDora()) {
                 return;
@@ -297,11 +301,11 @@ public final class MergePlanner {
          */
         private boolean targetedByPeft(String module, String weightName, boolean embedding) {
             if (!(cfg.targetModules() instanceof ModuleSelector.AllLinear)) {
-                return cfg.targets(module);
+                return cfg.targets(module, regexBudget);
             }
             boolean outputEmbedding = EmbeddingNames.find(baseByName.keySet())
                     .map(e -> e.output().equals(weightName)).orElse(false);
-            return !embedding && !outputEmbedding && cfg.targets(module);
+            return !embedding && !outputEmbedding && cfg.targets(module, regexBudget);
         }
 
         private boolean checkBaseWeight(TensorInfo w) {
@@ -326,7 +330,7 @@ public final class MergePlanner {
             boolean ok = true;
             long rankA = a.shape().get(0);
             long rankB = b.shape().get(1);
-            int expectedRank = cfg.rankFor(module);
+            int expectedRank = cfg.rankFor(module, regexBudget);
             if (rankA != rankB) {
                 reasons.add(Reason.mismatch(ReasonCode.RANK_MISMATCH, b.name(),
                         "rank of " + b.name() + " differs from its A factor", rankA, rankB));
@@ -611,7 +615,7 @@ public final class MergePlanner {
                 }
                 String baseModule = t.name().substring(0, t.name().length() - ".weight".length());
                 String module = names.toAdapter().apply(baseModule);
-                if (cfg.targets(module) && !loraModules.containsKey(module)) {
+                if (cfg.targets(module, regexBudget) && !loraModules.containsKey(module)) {
                     reasons.add(Reason.about(ReasonCode.ADAPTER_KEYS_MISSING, module, "the config targets " + module
                             + " but the adapter file has no LoRA tensors for it (the merge would silently skip it)"));
                 }

@@ -46,10 +46,8 @@ public final class Validator {
         }
         ResolvedConfig resolved = resolver.resolve(adapter, base.modelType());
         try {
-            ModelConfig model = base;
-            return PythonRegex.withTotalBudget(PythonRegex.MAX_TOTAL_STEPS,
-                    () -> planner.plan(resolved.config(), inputs.adapterHeader().tensors(), model, inputs.baseTensors(),
-                            options.outputDType())).withConfigDefaults(resolved.defaults());
+            return planner.plan(resolved.config(), inputs.adapterHeader().tensors(), base, inputs.baseTensors(),
+                    options.outputDType()).withConfigDefaults(resolved.defaults());
         } catch (RejectedException e) {
             throw new RejectedException(resolved.explain(e.reasons()));
         } catch (PythonRegex.RegexBudgetExceededException e) {

@@ -76,18 +76,16 @@ class AdapterConfigFuzzTest {
         assertTrue(config.r() >= 1 && config.r() <= AdapterConfigParser.MAX_RANK, () -> "r = " + config.r());
         assertTrue(Double.isFinite(config.loraAlpha()), () -> "lora_alpha = " + config.loraAlpha());
         try {
-            // As the Validator does: every match of one config shares one budget.
-            PythonRegex.withTotalBudget(PythonRegex.MAX_TOTAL_STEPS, () -> {
-                for (String module : MODULES) {
-                    config.targets(module);
-                    config.isModuleToSave(module);
-                    int rank = config.rankFor(module);
-                    assertTrue(rank >= 1 && rank <= AdapterConfigParser.MAX_RANK, () -> "rank " + rank + " for " + module);
-                    assertTrue(Double.isFinite(config.alphaFor(module)));
-                    config.scalingFor(module);
-                }
-                return null;
-            });
+            // As the planner does: every match of one config shares one budget.
+            RegexBudget budget = RegexBudget.perValidation();
+            for (String module : MODULES) {
+                config.targets(module, budget);
+                config.isModuleToSave(module);
+                int rank = config.rankFor(module, budget);
+                assertTrue(rank >= 1 && rank <= AdapterConfigParser.MAX_RANK, () -> "rank " + rank + " for " + module);
+                assertTrue(Double.isFinite(config.alphaFor(module, budget)));
+                config.scalingFor(module, budget);
+            }
         } catch (PythonRegex.RegexBudgetExceededException allowed) {
             // a hostile pattern; the Validator makes it ADAPTER_CONFIG_INVALID
         }

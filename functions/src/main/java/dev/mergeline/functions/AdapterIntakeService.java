@@ -99,7 +99,7 @@ public class AdapterIntakeService {
             S3Directory baseDir = S3Directory.list(s3, adapter.bucket(), basePrefix);
             InputRules.Base baseFiles = rules.base(baseDir);
             MergePlan plan = validator.validate(InputRules.inputs(adapterFiles, baseFiles),
-                    WireMapping.engineOptions(options).plannerOptions());
+                    WireMapping.engineOptions(options));
             Map<String, String> adapterEtags = adapterDir.etags(adapterFiles.files());
             Map<String, String> baseEtags = baseDir.etags(baseFiles.files());
             String identity = BaseIdentity.compute(baseEtags.get(InputRules.BASE_CONFIG), weightEtags(baseEtags));

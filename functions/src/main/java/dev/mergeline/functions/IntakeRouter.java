@@ -1,7 +1,7 @@
 package dev.mergeline.functions;
 
 import dev.mergeline.events.AdapterAnnouncement;
-import dev.mergeline.events.AdapterKey;
+import dev.mergeline.events.AdapterObjectKey;
 import dev.mergeline.events.AdapterLocation;
 import dev.mergeline.events.EventFormatException;
 import dev.mergeline.events.FailureCode;
@@ -38,7 +38,7 @@ public class IntakeRouter {
         IntakeSummary summary = new IntakeSummary();
         Set<AdapterLocation> adapters = new LinkedHashSet<>();
         for (ObjectCreated record : notification.records()) {
-            Optional<AdapterKey> key = record.adapterKey();
+            Optional<AdapterObjectKey> key = record.adapterKey();
             if (key.isEmpty() || !key.get().file().triggersValidation()) {
                 LOG.infof("ignoring s3://%s/%s: not an adapter file", record.bucket(), record.key());
                 summary.ignored.add(record.key());

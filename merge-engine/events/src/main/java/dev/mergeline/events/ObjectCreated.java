@@ -27,8 +27,8 @@ public record ObjectCreated(String bucket, String key, long size, String eTag, S
         Check.text(eventName, "eventName");
     }
 
-    /** The adapter file this object is, if it is one (see {@link AdapterKey#parse}). */
-    public Optional<AdapterKey> adapterKey() {
-        return AdapterKey.parse(bucket, key);
+    /** The adapter file this object is, if it is one (see {@link AdapterObjectKey#parse}). */
+    public Optional<AdapterObjectKey> adapterKey() {
+        return AdapterObjectKey.parse(bucket, key);
     }
 }

@@ -30,7 +30,7 @@ class InboundMessageTest {
         ObjectCreated o = single(EventFixtures.S3_PUT);
         assertEquals(new ObjectCreated("mergeline", ADAPTER + "adapter_config.json", 912,
                 "88922bda2d21acd4faa9d6d55a0014cf", "0067D3F5FB2E6A1B3C", "ObjectCreated:Put"), o);
-        AdapterKey k = o.adapterKey().orElseThrow();
+        AdapterObjectKey k = o.adapterKey().orElseThrow();
         assertEquals(new AdapterLocation("mergeline", EventFixtures.ADAPTER_ID), k.location());
         assertEquals(AdapterFile.ADAPTER_CONFIG, k.file());
         assertEquals(o.key(), k.key());
@@ -58,7 +58,7 @@ class InboundMessageTest {
         assertTrue(EventFixtures.text(EventFixtures.S3_KEY_SPACE_PLUS).contains("notes+v2%2Bfinal.md"));
         ObjectCreated o = single(EventFixtures.S3_KEY_SPACE_PLUS);
         assertEquals(ADAPTER + "notes v2+final.md", o.key());
-        AdapterKey k = o.adapterKey().orElseThrow();
+        AdapterObjectKey k = o.adapterKey().orElseThrow();
         assertEquals("notes v2+final.md", k.fileName());
         assertEquals(AdapterFile.OTHER, k.file());
         assertTrue(!k.file().triggersValidation());

@@ -13,6 +13,7 @@ import dev.mergeline.onnx.MergeGraphs.LowRankKey;
 import dev.mergeline.safetensors.DType;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import dev.mergeline.core.merge.BufferSizes;
 import dev.mergeline.core.merge.KernelProbe;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -273,8 +274,8 @@ public final class OnnxMergeKernel implements MergeKernel {
         ensureOpen();
         javaType(from);
         javaType(to);
-        requireBytes("in", in, (long) elements * from.byteSize());
-        requireBytes("out", out, (long) elements * to.byteSize());
+        BufferSizes.requireBytes("in", in, (long) elements * from.byteSize());
+        BufferSizes.requireBytes("out", out, (long) elements * to.byteSize());
         if (elements == 0) {
             return;
         }
@@ -361,11 +362,6 @@ public final class OnnxMergeKernel implements MergeKernel {
         };
     }
 
-    private static void requireBytes(String what, ByteBuffer buffer, long expected) {
-        if (buffer.remaining() != expected) {
-            throw new IllegalArgumentException(what + " holds " + buffer.remaining() + " bytes, expected " + expected);
-        }
-    }
 
     private static String oneLine(Throwable e) {
         return oneLine(e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage());

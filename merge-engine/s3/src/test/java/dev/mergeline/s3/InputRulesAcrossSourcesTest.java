@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
 import dev.mergeline.core.plan.MergePlan;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.run.InputLimits;
 import dev.mergeline.core.run.InputRules;
 import dev.mergeline.core.run.InputSource;
@@ -148,7 +147,7 @@ class InputRulesAcrossSourcesTest {
     private static <X extends IOException> String outcome(InputRules rules, InputSource<X> adapter,
             InputSource<X> base) throws X {
         try {
-            return accepted(new Validator().validate(rules.read(adapter, base), MergePlanner.Options.DEFAULT));
+            return accepted(new Validator().validate(rules.read(adapter, base), MergeOptions.defaults()));
         } catch (RejectedException e) {
             return reasons(e);
         }

@@ -34,7 +34,9 @@ import java.util.concurrent.ThreadFactory;
  * the temporary files. Not thread-safe: one thread calls it, while two threads of its own
  * ({@code mergeline-hash}, {@code mergeline-io}) hash and write each shard's staged bytes
  * ({@link StagedFile}: 8 MiB buffers, {@code O_DIRECT} where the file system allows it), so the
- * caller's {@link TensorSink#write} returns after a memory copy.
+ * caller's {@link TensorSink#write} returns after a memory copy. Each file's SHA-256 is computed
+ * from those staged bytes while they are written, never by reading the file back; {@link #commit()}
+ * returns it with the file's size.
  *
  * <p>Each shard's header holds {@code "__metadata__"} first ({@code {"format": "pt", ...}}), then
  * the tensors in layout order with contiguous data_offsets, padded with spaces so that the data

@@ -20,18 +20,12 @@ final class BiasAdd {
      */
     static void apply(ByteBuffer base, DType baseType, ByteBuffer bias, float scale, ByteBuffer out, DType outType,
             int elements) {
-        requireBytes("base", base, (long) elements * baseType.byteSize());
-        requireBytes("bias", bias, (long) elements * 4);
-        requireBytes("out", out, (long) elements * outType.byteSize());
+        BufferSizes.requireBytes("base", base, (long) elements * baseType.byteSize());
+        BufferSizes.requireBytes("bias", bias, (long) elements * 4);
+        BufferSizes.requireBytes("out", out, (long) elements * outType.byteSize());
         for (int j = 0; j < elements; j++) {
             float w = FloatBits.round(FloatBits.get(base, baseType, j), outType);
             FloatBits.put(out, outType, j, w + FloatBits.get(bias, DType.F32, j) * scale);
-        }
-    }
-
-    private static void requireBytes(String what, ByteBuffer buffer, long expected) {
-        if (buffer.remaining() != expected) {
-            throw new IllegalArgumentException(what + " holds " + buffer.remaining() + " bytes, expected " + expected);
         }
     }
 }

@@ -72,26 +72,19 @@ public record LowRankBlock(
             throw new IllegalArgumentException("bad block shape rows=" + rows + " cols=" + cols + " rank=" + rank);
         }
         long elements = Math.multiplyExact((long) rows, cols);
-        requireBytes("base", base, Math.multiplyExact(elements, baseType.byteSize()));
-        requireBytes("out", out, Math.multiplyExact(elements, outType.byteSize()));
-        requireBytes("left", left, Math.multiplyExact(Math.multiplyExact((long) rows, rank), 4L));
-        requireBytes("right", right, Math.multiplyExact(Math.multiplyExact((long) rank, cols), 4L));
+        BufferSizes.requireBytes("base", base, Math.multiplyExact(elements, baseType.byteSize()));
+        BufferSizes.requireBytes("out", out, Math.multiplyExact(elements, outType.byteSize()));
+        BufferSizes.requireBytes("left", left, Math.multiplyExact(Math.multiplyExact((long) rows, rank), 4L));
+        BufferSizes.requireBytes("right", right, Math.multiplyExact(Math.multiplyExact((long) rank, cols), 4L));
         if (dora != null) {
             if (rounding != DeltaRounding.FUSED) {
                 throw new IllegalArgumentException("DoRA blocks use FUSED rounding");
             }
-            requireBytes("magnitude", dora.magnitude(), 4L * (dora.perColumn() ? cols : rows));
+            BufferSizes.requireBytes("magnitude", dora.magnitude(), 4L * (dora.perColumn() ? cols : rows));
         }
     }
 
     public long elements() {
         return (long) rows * cols;
-    }
-
-    private static void requireBytes(String what, ByteBuffer buffer, long expected) {
-        if (buffer.remaining() != expected) {
-            throw new IllegalArgumentException(
-                    what + " holds " + buffer.remaining() + " bytes, expected " + expected);
-        }
     }
 }

@@ -82,8 +82,8 @@ public final class ReferenceMergeKernel implements MergeKernel {
     public void convert(ByteBuffer in, DType from, ByteBuffer out, DType to, int elements) {
         requireMergeable(from);
         requireMergeable(to);
-        requireBytes("in", in, (long) elements * from.byteSize());
-        requireBytes("out", out, (long) elements * to.byteSize());
+        BufferSizes.requireBytes("in", in, (long) elements * from.byteSize());
+        BufferSizes.requireBytes("out", out, (long) elements * to.byteSize());
         if (from == to) {
             out.duplicate().put(in.duplicate()); // bit copy, NaN payloads included
             return;
@@ -158,13 +158,6 @@ public final class ReferenceMergeKernel implements MergeKernel {
     private static void requireMergeable(DType type) {
         if (!type.isMergeable()) {
             throw new IllegalArgumentException("convert supports F32, F16 and BF16, not " + type);
-        }
-    }
-
-    private static void requireBytes(String what, ByteBuffer buffer, long expected) {
-        if (buffer.remaining() != expected) {
-            throw new IllegalArgumentException(
-                    what + " holds " + buffer.remaining() + " bytes, expected " + expected);
         }
     }
 }

@@ -65,9 +65,9 @@ public record AdapterConfig(
     }
 
     /** The rank PEFT gives {@code moduleName}: the first {@code rank_pattern} key matching {@code (.*\.)?(key)$}, else r. */
-    public int rankFor(String moduleName) {
+    public int rankFor(String moduleName, RegexBudget budget) {
         for (Map.Entry<String, Integer> e : rankPattern.entrySet()) {
-            if (patternKeyMatches(e.getKey(), moduleName)) {
+            if (patternKeyMatches(e.getKey(), moduleName, budget)) {
                 return e.getValue();
             }
         }
@@ -75,9 +75,9 @@ public record AdapterConfig(
     }
 
     /** The alpha PEFT gives {@code moduleName}, by {@code alpha_pattern} like {@link #rankFor}. */
-    public double alphaFor(String moduleName) {
+    public double alphaFor(String moduleName, RegexBudget budget) {
         for (Map.Entry<String, Double> e : alphaPattern.entrySet()) {
-            if (patternKeyMatches(e.getKey(), moduleName)) {
+            if (patternKeyMatches(e.getKey(), moduleName, budget)) {
                 return e.getValue();
             }
         }
@@ -88,26 +88,29 @@ public record AdapterConfig(
      * PEFT's scaling for {@code moduleName}: alpha/r, or alpha/√r with rsLoRA, computed in double
      * as Python does, then rounded to fp32 as torch does when it multiplies an fp32 tensor.
      */
-    public float scalingFor(String moduleName) {
-        int rank = rankFor(moduleName);
-        double alpha = alphaFor(moduleName);
+    public float scalingFor(String moduleName, RegexBudget budget) {
+        int rank = rankFor(moduleName, budget);
+        double alpha = alphaFor(moduleName, budget);
         double s = useRslora ? alpha / Math.sqrt(rank) : alpha / rank;
         return (float) s;
     }
 
-    /** PEFT's {@code check_target_module_exists}: would PEFT have put LoRA on {@code moduleName}? */
-    public boolean targets(String moduleName) {
-        if (excludeModules != null && excludeModules.matches(moduleName)) {
+    /**
+     * PEFT's {@code check_target_module_exists}: would PEFT have put LoRA on {@code moduleName}? The
+     * patterns' reads beyond the free ones come out of {@code budget}, as in every method here that takes one.
+     */
+    public boolean targets(String moduleName, RegexBudget budget) {
+        if (excludeModules != null && excludeModules.matches(moduleName, budget)) {
             return false;
         }
         if (isModuleToSave(moduleName) || targetModules == null) {
             return false;
         }
-        if (!targetModules.matches(moduleName)) {
+        if (!targetModules.matches(moduleName, budget)) {
             return false;
         }
         if (targetModules instanceof ModuleSelector.Names && layersToTransform != null && !layersToTransform.isEmpty()) {
-            Integer index = layerIndex(moduleName);
+            Integer index = layerIndex(moduleName, budget);
             return index != null && layersToTransform.contains(index);
         }
         return true;
@@ -125,13 +128,13 @@ public record AdapterConfig(
     }
 
     /** PEFT's layer index: the first numbered segment after a {@code layers_pattern} name (or any name). */
-    private Integer layerIndex(String moduleName) {
+    private Integer layerIndex(String moduleName, RegexBudget budget) {
         if (layersPattern.isEmpty()) {
             var m = FIRST_LAYER_INDEX.matcher(moduleName);
             return m.lookingAt() ? layerNumber(m.group(1)) : null;
         }
         for (String p : layersPattern) {
-            var index = layerIndexRegex(p).groupAtStart(moduleName, 1);
+            var index = layerIndexRegex(p).groupAtStart(moduleName, 1, budget);
             if (index.isPresent()) {
                 return layerNumber(index.get());
             }
@@ -153,7 +156,7 @@ public record AdapterConfig(
         return n.bitLength() < Integer.SIZE ? Integer.valueOf(n.intValue()) : null;
     }
 
-    private static boolean patternKeyMatches(String key, String moduleName) {
-        return PythonRegex.compile("(.*\\.)?(" + key + ")$").matchAtStart(moduleName);
+    private static boolean patternKeyMatches(String key, String moduleName, RegexBudget budget) {
+        return PythonRegex.compile("(.*\\.)?(" + key + ")$").matchAtStart(moduleName, budget);
     }
 }

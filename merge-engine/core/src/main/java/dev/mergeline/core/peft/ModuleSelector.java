@@ -9,7 +9,8 @@ import java.util.List;
  */
 public sealed interface ModuleSelector {
 
-    boolean matches(String moduleName);
+    /** Whether {@code moduleName} is selected; a regex takes its reads from {@code budget}. */
+    boolean matches(String moduleName, RegexBudget budget);
 
     /** The selector as it would be written in {@code adapter_config.json}, for messages. */
     String describe();
@@ -21,7 +22,7 @@ public sealed interface ModuleSelector {
         }
 
         @Override
-        public boolean matches(String moduleName) {
+        public boolean matches(String moduleName, RegexBudget budget) {
             for (String n : names) {
                 if (moduleName.equals(n) || moduleName.endsWith("." + n)) {
                     return true;
@@ -39,8 +40,8 @@ public sealed interface ModuleSelector {
     /** A regular expression that must match the whole module name. */
     record Regex(PythonRegex regex) implements ModuleSelector {
         @Override
-        public boolean matches(String moduleName) {
-            return regex.fullMatch(moduleName);
+        public boolean matches(String moduleName, RegexBudget budget) {
+            return regex.fullMatch(moduleName, budget);
         }
 
         @Override
@@ -56,7 +57,7 @@ public sealed interface ModuleSelector {
      */
     record AllLinear() implements ModuleSelector {
         @Override
-        public boolean matches(String moduleName) {
+        public boolean matches(String moduleName, RegexBudget budget) {
             return true;
         }
 

@@ -12,22 +12,13 @@ import java.util.regex.PatternSyntaxException;
  * <p>Python-only syntax is translated: {@code (?P<name>…)} to {@code (?<name>…)} and
  * {@code (?P=name)} to {@code \k<name>}. Every match reads its input through a counting
  * {@link CharSequence}; past {@link #MAX_STEPS} character reads the match is abandoned with
- * {@link RegexBudgetExceededException}. A per-match bound alone still lets a config multiply it: many
- * patterns, each just under the budget, times every module of a large model. So a validation runs its
- * matches inside {@link #withTotalBudget}: the reads of every match beyond {@link #FREE_STEPS} come
- * out of one shared budget. Ordinary patterns need 20–200 reads per module name and never touch it,
- * however many modules and pattern keys there are; costly ones exhaust it in about a second.
+ * {@link RegexBudgetExceededException}. Every match also takes its reads beyond
+ * {@link RegexBudget#FREE_STEPS} from the {@link RegexBudget} it is given, which all matches of one
+ * validation share.
  */
 public final class PythonRegex {
     /** Character reads allowed for one match; module names are short, real patterns need far fewer. */
     public static final long MAX_STEPS = 2_000_000L;
-    /** Reads of one match that do not count against the shared budget of {@link #withTotalBudget}. */
-    public static final long FREE_STEPS = 10_000L;
-    /** Shared budget of one validation: reads beyond {@link #FREE_STEPS} of all matches, about a second. */
-    public static final long MAX_TOTAL_STEPS = 20_000_000L;
-
-    /** {remaining, initial} shared budget of the {@link #withTotalBudget} call running on this thread, if any. */
-    private static final ThreadLocal<long[]> TOTAL = new ThreadLocal<>();
 
     private final String source;
     private final Pattern pattern;
@@ -43,19 +34,19 @@ public final class PythonRegex {
         return new PythonRegex(pythonRegex, Pattern.compile(java));
     }
 
-    /** {@code re.fullmatch(pattern, input)}. */
-    public boolean fullMatch(String input) {
-        return matcher(input).matches();
+    /** {@code re.fullmatch(pattern, input)}, its reads beyond the free ones taken from {@code budget}. */
+    public boolean fullMatch(String input, RegexBudget budget) {
+        return matcher(input, budget).matches();
     }
 
     /** {@code re.match(pattern, input)}: anchored at the start, not at the end. */
-    public boolean matchAtStart(String input) {
-        return matcher(input).lookingAt();
+    public boolean matchAtStart(String input, RegexBudget budget) {
+        return matcher(input, budget).lookingAt();
     }
 
     /** {@code re.match(pattern, input).group(group)}, if the pattern matches at the start. */
-    public Optional<String> groupAtStart(String input, int group) {
-        Matcher m = matcher(input);
+    public Optional<String> groupAtStart(String input, int group, RegexBudget budget) {
+        Matcher m = matcher(input, budget);
         return m.lookingAt() ? Optional.ofNullable(m.group(group)) : Optional.empty();
     }
 
@@ -63,39 +54,13 @@ public final class PythonRegex {
         return source;
     }
 
-    /** Work that may throw a checked exception. */
-    @FunctionalInterface
-    public interface Work<T, E extends Exception> {
-        T run() throws E;
-    }
-
-    /**
-     * Runs {@code work} with one budget of {@code steps} character reads shared by every match it
-     * makes on this thread: each match's reads beyond {@link #FREE_STEPS} are taken from it (on top
-     * of each match's own {@link #MAX_STEPS}); past it, matches throw
-     * {@link RegexBudgetExceededException}. Nested calls each get their own budget.
-     */
-    public static <T, E extends Exception> T withTotalBudget(long steps, Work<T, E> work) throws E {
-        long[] outer = TOTAL.get();
-        TOTAL.set(new long[] {steps, steps});
-        try {
-            return work.run();
-        } finally {
-            if (outer == null) {
-                TOTAL.remove();
-            } else {
-                TOTAL.set(outer);
-            }
-        }
-    }
-
-    private Matcher matcher(String input) {
-        return pattern.matcher(new BudgetedChars(input, new long[] {0}, TOTAL.get()));
+    private Matcher matcher(String input, RegexBudget budget) {
+        return pattern.matcher(new BudgetedChars(input, new long[] {0}, budget));
     }
 
     /**
      * Thrown when a pattern needs more than {@link #MAX_STEPS} character reads for one input, or the
-     * matches inside one {@link #withTotalBudget} call need more than its budget together.
+     * matches sharing one {@link RegexBudget} need more than it together.
      */
     public static final class RegexBudgetExceededException extends RuntimeException {
         RegexBudgetExceededException(String message) {
@@ -106,13 +71,12 @@ public final class PythonRegex {
     private final class BudgetedChars implements CharSequence {
         private final String text;
         private final long[] steps;
-        /** {remaining, initial} shared budget, or null outside {@link #withTotalBudget}. */
-        private final long[] total;
+        private final RegexBudget budget;
 
-        BudgetedChars(String text, long[] steps, long[] total) {
+        BudgetedChars(String text, long[] steps, RegexBudget budget) {
             this.text = text;
             this.steps = steps;
-            this.total = total;
+            this.budget = budget;
         }
 
         @Override
@@ -121,11 +85,7 @@ public final class PythonRegex {
                 throw new RegexBudgetExceededException("regex '" + source + "' needed more than " + MAX_STEPS
                         + " steps on '" + text + "' (catastrophic backtracking?)");
             }
-            if (total != null && steps[0] > FREE_STEPS && --total[0] < 0) {
-                throw new RegexBudgetExceededException("the config's patterns together needed more than "
-                        + total[1] + " steps beyond " + FREE_STEPS + " per match (regex '" + source + "' on '" + text
-                        + "' was the last)");
-            }
+            budget.spend(steps[0], source, text);
             return text.charAt(index);
         }
 
@@ -136,7 +96,7 @@ public final class PythonRegex {
 
         @Override
         public CharSequence subSequence(int start, int end) {
-            return new BudgetedChars(text.substring(start, end), steps, total);
+            return new BudgetedChars(text.substring(start, end), steps, budget);
         }
 
         @Override

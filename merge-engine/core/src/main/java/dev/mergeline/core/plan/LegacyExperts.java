@@ -5,6 +5,7 @@ import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.hf.PeftMoeConversion;
 import dev.mergeline.core.hf.WeightConversions;
 import dev.mergeline.core.peft.AdapterConfig;
+import dev.mergeline.core.peft.RegexBudget;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.safetensors.TensorInfo;
@@ -30,9 +31,11 @@ final class LegacyExperts {
     private final ModelConfig base;
     private final Optional<ConversionRules> rules;
     private final Optional<PeftMoeConversion> conversion;
+    private final RegexBudget regexBudget;
 
-    LegacyExperts(AdapterConfig cfg, ModelConfig base, Optional<ConversionRules> rules) {
+    LegacyExperts(AdapterConfig cfg, ModelConfig base, Optional<ConversionRules> rules, RegexBudget regexBudget) {
         this.cfg = cfg;
+        this.regexBudget = regexBudget;
         this.base = base;
         this.rules = rules;
         this.conversion = WeightConversions.pinned().peftMoeConversion(base.modelType());
@@ -70,7 +73,7 @@ final class LegacyExperts {
         if (fused > 1) {
             for (String sibling : c.fused().get(parameter.get())) {
                 String siblingModule = module.substring(0, module.length() - leaf.length()) + sibling;
-                if (!cfg.targets(siblingModule)) {
+                if (!cfg.targets(siblingModule, regexBudget)) {
                     reasons.add(Reason.about(ReasonCode.ADAPTER_CONFIG_INVALID, module, "PEFT fuses "
                             + c.fused().get(parameter.get()) + " into " + parameter.get() + " and refuses an adapter "
                             + "that targets " + leaf + " without " + sibling));
@@ -78,7 +81,7 @@ final class LegacyExperts {
                 }
             }
         }
-        int rank = fused > 1 ? cfg.r() : cfg.rankFor(memory.memoryName());
+        int rank = fused > 1 ? cfg.r() : cfg.rankFor(memory.memoryName(), regexBudget);
         long actual = a.shape().get(0);
         if (actual != rank) {
             reasons.add(Reason.mismatch(ReasonCode.RANK_MISMATCH, a.name(), "PEFT stacks " + module + "'s factors "
@@ -86,7 +89,7 @@ final class LegacyExperts {
                     + " and cannot load factors of another rank", rank, actual));
             return Optional.of(new Decision(null));
         }
-        double alpha = fused > 1 ? fused * cfg.loraAlpha() : cfg.alphaFor(memory.memoryName());
+        double alpha = fused > 1 ? fused * cfg.loraAlpha() : cfg.alphaFor(memory.memoryName(), regexBudget);
         int stacked = fused * rank;
         float scale = (float) (cfg.useRslora() ? alpha / Math.sqrt(stacked) : alpha / stacked);
         int rows = Math.toIntExact(w.shape().get(0));

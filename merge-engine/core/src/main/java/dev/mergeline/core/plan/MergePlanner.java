@@ -5,9 +5,10 @@ import dev.mergeline.core.hf.EmbeddingNames;
 import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.peft.AdapterConfig;
 import dev.mergeline.core.peft.ModuleSelector;
+import dev.mergeline.core.peft.RegexBudget;
 import dev.mergeline.core.quant.BaseQuantization;
 import dev.mergeline.core.quant.Fp8BlockScaling;
-import dev.mergeline.core.plan.AdapterKey.Role;
+import dev.mergeline.core.plan.AdapterTensorName.Role;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.core.validation.RejectedException;
@@ -37,18 +38,15 @@ public final class MergePlanner {
     private static final List<String> PRETRAINING_HEADS = List.of("cls.", "lm_head.");
 
     /**
-     * Options that change the output.
+     * Plans one merge. Every match of the config's patterns in it shares one
+     * {@link RegexBudget#perValidation()}; past it, {@code PythonRegex.RegexBudgetExceededException}.
      *
      * @param outputDType cast every floating-point tensor to this type (as loading the base with
      *     {@code torch_dtype=...} would), or empty to keep each tensor's own dtype
      */
-    public record Options(Optional<DType> outputDType) {
-        public static final Options DEFAULT = new Options(Optional.empty());
-    }
-
     public MergePlan plan(AdapterConfig cfg, List<TensorInfo> adapterTensors, ModelConfig base,
-            List<TensorInfo> baseTensors, Options options) throws RejectedException {
-        return new Run(cfg, adapterTensors, base, baseTensors, options).plan();
+            List<TensorInfo> baseTensors, Optional<DType> outputDType) throws RejectedException {
+        return new Run(cfg, adapterTensors, base, baseTensors, outputDType).plan();
     }
 
     /** The LoRA tensors of one module. */
@@ -59,11 +57,13 @@ public final class MergePlanner {
     private static final class Run {
         private final AdapterConfig cfg;
         private final ModelConfig base;
-        private final Options options;
+        private final Optional<DType> outputDType;
+        /** Shared by every match of the config's patterns in this plan. */
+        private final RegexBudget regexBudget = RegexBudget.perValidation();
         private final Map<String, TensorInfo> baseByName = new LinkedHashMap<>();
         private final Map<String, TensorInfo> adapterByName = new LinkedHashMap<>();
         private final Map<String, ModuleTensors> loraModules = new LinkedHashMap<>();
-        private final List<AdapterKey> fullTensors = new ArrayList<>();
+        private final List<AdapterTensorName> fullTensors = new ArrayList<>();
         /** trainable_token_indices rows by adapter module. */
         private final Map<String, TensorInfo> tokenRows = new LinkedHashMap<>();
         /** Base tensor name → shape of the adapter's whole replacement that grows it (added tokens). */
@@ -86,22 +86,22 @@ public final class MergePlanner {
         private Optional<Fp8BlockScaling> fp8 = Optional.empty();
 
         Run(AdapterConfig cfg, List<TensorInfo> adapterTensors, ModelConfig base, List<TensorInfo> baseTensors,
-                Options options) {
+                Optional<DType> outputDType) {
             this.cfg = cfg;
             this.base = base;
-            this.options = options;
+            this.outputDType = outputDType;
             baseTensors.forEach(t -> keepFirst(baseByName, t.name(), t, "the base"));
             this.resolver = new NameResolver(base, baseByName.keySet());
             adapterTensors.forEach(t -> keepFirst(adapterByName, t.name(), t, "the adapter"));
             embeddings = EmbeddingNames.find(baseByName.keySet());
             paramWrappers = new ParamWrappers(cfg, base, baseByName,
-                    MemoryParameters.of(resolver.rules(), baseByName), resolver);
-            legacyExperts = new LegacyExperts(cfg, base, resolver.rules());
+                    MemoryParameters.of(resolver.rules(), baseByName), resolver, regexBudget);
+            legacyExperts = new LegacyExperts(cfg, base, resolver.rules(), regexBudget);
             for (TensorInfo t : adapterByName.values()) {
                 if (paramWrappers.claim(t)) {
                     continue;
                 }
-                AdapterKey key = AdapterKey.parse(t.name());
+                AdapterTensorName key = AdapterTensorName.parse(t.name());
                 switch (key.role()) {
                     // Whole tensors under two spellings are PEFT's own (a modules_to_save copy beside a
                     // plain one): chooseFullTensors keeps the one PEFT loads.
@@ -284,7 +284,7 @@ public final class MergePlanner {
                 return;
             }
             int rank = a.shape().get(0).intValue();
-            float scale = cfg.scalingFor(module);
+            float scale = cfg.scalingFor(module, regexBudget);
             String magnitude = planMagnitude(module, m, kind, out);
             if (magnitude == null && cfg.useDora()) {
                 return;
@@ -301,11 +301,11 @@ public final class MergePlanner {
          */
         private boolean targetedByPeft(String module, String weightName, boolean embedding) {
             if (!(cfg.targetModules() instanceof ModuleSelector.AllLinear)) {
-                return cfg.targets(module);
+                return cfg.targets(module, regexBudget);
             }
             boolean outputEmbedding = EmbeddingNames.find(baseByName.keySet())
                     .map(e -> e.output().equals(weightName)).orElse(false);
-            return !embedding && !outputEmbedding && cfg.targets(module);
+            return !embedding && !outputEmbedding && cfg.targets(module, regexBudget);
         }
 
         private boolean checkBaseWeight(TensorInfo w) {
@@ -330,7 +330,7 @@ public final class MergePlanner {
             boolean ok = true;
             long rankA = a.shape().get(0);
             long rankB = b.shape().get(1);
-            int expectedRank = cfg.rankFor(module);
+            int expectedRank = cfg.rankFor(module, regexBudget);
             if (rankA != rankB) {
                 reasons.add(Reason.mismatch(ReasonCode.RANK_MISMATCH, b.name(),
                         "rank of " + b.name() + " differs from its A factor", rankA, rankB));
@@ -407,7 +407,7 @@ public final class MergePlanner {
             }
         }
 
-        private void planFull(AdapterKey key) {
+        private void planFull(AdapterTensorName key) {
             String baseName = names.toBase().apply(key.fullName());
             TensorInfo target = baseByName.get(baseName);
             TensorInfo source = adapterInfo(key);
@@ -425,7 +425,7 @@ public final class MergePlanner {
                     added.put(baseName, new PlannedTensor(baseName, outputDType(input.dtype()), source.shape(),
                             new TensorOp.Copy(TensorSource.adapter(key.tensor()))));
                 } else if (cfg.isModuleToSave(key.module())) {
-                    DType dtype = options.outputDType().orElse(base.dtype().filter(DType::isMergeable)
+                    DType dtype = outputDType.orElse(base.dtype().filter(DType::isMergeable)
                             .orElse(dominantDType()));
                     added.put(baseName, new PlannedTensor(baseName, dtype, source.shape(),
                             new TensorOp.Copy(TensorSource.adapter(key.tensor()))));
@@ -463,14 +463,14 @@ public final class MergePlanner {
          * tied output embedding wrapped by {@code trainable_token_indices}; records grown embeddings.
          */
         private void chooseFullTensors() {
-            Map<String, AdapterKey> chosen = new LinkedHashMap<>();
-            for (AdapterKey key : fullTensors) {
+            Map<String, AdapterTensorName> chosen = new LinkedHashMap<>();
+            for (AdapterTensorName key : fullTensors) {
                 String baseName = names.toBase().apply(key.fullName());
                 if (key.tokenAdapter() && isTiedOutput(baseName)) {
                     ignored++;
                     continue;
                 }
-                AdapterKey previous = chosen.get(baseName);
+                AdapterTensorName previous = chosen.get(baseName);
                 if (previous == null || precedence(key) > precedence(previous)) {
                     chosen.put(baseName, key);
                 }
@@ -480,7 +480,7 @@ public final class MergePlanner {
             }
             fullTensors.clear();
             fullTensors.addAll(chosen.values());
-            for (Map.Entry<String, AdapterKey> e : chosen.entrySet()) {
+            for (Map.Entry<String, AdapterTensorName> e : chosen.entrySet()) {
                 TensorInfo target = baseByName.get(e.getKey());
                 TensorInfo source = adapterInfo(e.getValue());
                 if (target != null && isEmbedding(e.getKey()) && AddedTokens.grows(target, source.shape())) {
@@ -489,7 +489,7 @@ public final class MergePlanner {
             }
         }
 
-        private static int precedence(AdapterKey key) {
+        private static int precedence(AdapterTensorName key) {
             if (key.moduleToSaveCopy()) {
                 return 2;
             }
@@ -593,7 +593,7 @@ public final class MergePlanner {
             }
         }
 
-        private TensorInfo adapterInfo(AdapterKey key) {
+        private TensorInfo adapterInfo(AdapterTensorName key) {
             return adapterByName.get(key.tensor());
         }
 
@@ -615,7 +615,7 @@ public final class MergePlanner {
                 }
                 String baseModule = t.name().substring(0, t.name().length() - ".weight".length());
                 String module = names.toAdapter().apply(baseModule);
-                if (cfg.targets(module) && !loraModules.containsKey(module)) {
+                if (cfg.targets(module, regexBudget) && !loraModules.containsKey(module)) {
                     reasons.add(Reason.about(ReasonCode.ADAPTER_KEYS_MISSING, module, "the config targets " + module
                             + " but the adapter file has no LoRA tensors for it (the merge would silently skip it)"));
                 }
@@ -627,7 +627,7 @@ public final class MergePlanner {
         }
 
         private DType outputDType(DType dtype) {
-            return dtype.isMergeable() ? options.outputDType().orElse(dtype) : dtype;
+            return dtype.isMergeable() ? outputDType.orElse(dtype) : dtype;
         }
 
         private MergePlan assemble() throws RejectedException {
@@ -665,21 +665,21 @@ public final class MergePlanner {
                     throw new RejectedException(reasons);
                 }
             }
-            ObjectNode config = OutputConfig.build(base, cfg, tensors, options, notes);
+            ObjectNode config = OutputConfig.build(base, cfg, tensors, outputDType, notes);
             if (vocabulary.isPresent()) {
                 AddedTokens.updateConfig(config, baseByName.get(embeddings.get().input()).shape().get(0),
                         vocabulary.get(), notes);
             }
             tensors = TiedEmbeddings.apply(base, tensors, config, notes);
             if (fp8.isPresent()) {
-                tensors = Fp8Planning.apply(tensors, baseByName, fp8.get(), options.outputDType()
-                        .orElse(base.dtype().filter(DType::isMergeable).orElse(DType.BF16)), options.outputDType(), reasons);
+                tensors = Fp8Planning.apply(tensors, baseByName, fp8.get(), outputDType
+                        .orElse(base.dtype().filter(DType::isMergeable).orElse(DType.BF16)), outputDType, reasons);
                 if (!reasons.isEmpty()) {
                     throw new RejectedException(reasons);
                 }
-                if (options.outputDType().isPresent()) {
+                if (outputDType.isPresent()) {
                     config.remove("quantization_config");
-                    notes.add("FP8 weights dequantized to " + options.outputDType().get().torchName()
+                    notes.add("FP8 weights dequantized to " + outputDType.get().torchName()
                             + "; quantization_config removed");
                 }
             }

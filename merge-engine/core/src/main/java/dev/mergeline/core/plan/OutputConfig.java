@@ -3,7 +3,9 @@ package dev.mergeline.core.plan;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.peft.AdapterConfig;
+import dev.mergeline.safetensors.DType;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 
 /** The merged model's {@code config.json}: the base's, with the fields a merge changes. */
@@ -17,9 +19,9 @@ final class OutputConfig {
     private OutputConfig() {}
 
     static ObjectNode build(ModelConfig base, AdapterConfig adapter, List<PlannedTensor> tensors,
-            MergePlanner.Options options, List<String> notes) {
+            Optional<DType> outputDType, List<String> notes) {
         ObjectNode config = base.raw().deepCopy();
-        options.outputDType().ifPresent(d -> {
+        outputDType.ifPresent(d -> {
             config.put(config.has("torch_dtype") && !config.has("dtype") ? "torch_dtype" : "dtype", d.torchName());
         });
         String head = adapter.taskType() == null ? null : TASK_HEADS.get(adapter.taskType());

@@ -3,6 +3,7 @@ package dev.mergeline.core.plan;
 import dev.mergeline.core.hf.ModelConfig;
 import dev.mergeline.core.hf.WeightConversions;
 import dev.mergeline.core.peft.AdapterConfig;
+import dev.mergeline.core.peft.RegexBudget;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
 import dev.mergeline.safetensors.DType;
@@ -46,12 +47,14 @@ final class ParamWrappers {
     /** The parameters by the module that holds them. */
     private final Map<String, List<MemoryParameters.Parameter>> byModule = new LinkedHashMap<>();
     private final NameResolver resolver;
+    private final RegexBudget regexBudget;
     /** Module (in-memory name, wrappers removed) → depth → factors. */
     private final Map<String, Map<Integer, Pair>> modules = new LinkedHashMap<>();
 
     ParamWrappers(AdapterConfig cfg, ModelConfig base, Map<String, TensorInfo> baseByName,
-            Map<String, MemoryParameters.Parameter> parameters, NameResolver resolver) {
+            Map<String, MemoryParameters.Parameter> parameters, NameResolver resolver, RegexBudget regexBudget) {
         this.cfg = cfg;
+        this.regexBudget = regexBudget;
         this.base = base;
         this.baseByName = baseByName;
         this.parameters = parameters;
@@ -238,7 +241,7 @@ final class ParamWrappers {
     private void planParameter(MemoryParameters.Parameter p, boolean transposed, Pair pair, Map<String, TensorOp> ops,
             List<Reason> reasons) {
         int experts = Math.max(1, p.experts());
-        int rank = cfg.rankFor(p.name());
+        int rank = cfg.rankFor(p.name(), regexBudget);
         long actual = pair.a.shape().get(0);
         if (actual != Math.multiplyExact((long) rank, experts)) {
             reasons.add(Reason.mismatch(ReasonCode.RANK_MISMATCH, pair.a.name(), "rows of " + pair.a.name()
@@ -246,7 +249,7 @@ final class ParamWrappers {
                     (long) rank * experts, actual));
             return;
         }
-        float scale = cfg.scalingFor(p.name());
+        float scale = cfg.scalingFor(p.name(), regexBudget);
         for (MemoryParameters.Part part : p.parts()) {
             TensorInfo w = baseByName.get(part.diskName());
             if (w.dtype() == DType.F8_E4M3 || w.dtype() == DType.F8_E5M2) {

@@ -1,12 +1,12 @@
 package dev.mergeline.core.run;
 
 import dev.mergeline.core.merge.MergeExecutor;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.safetensors.DType;
 import java.util.Optional;
 
 /**
- * Options of one merge.
+ * Options of one merge: the engine's one option record. The planner takes {@link #outputDType}; a
+ * request's options on the wire become these in {@code WireMapping.engineOptions} (quarkus-common).
  *
  * @param outputDType cast floating-point weights to this dtype, or keep each tensor's own
  * @param maxShardBytes largest shard (tensor bytes) before a new shard starts; HF's default is 5 GB
@@ -35,9 +35,5 @@ public record MergeOptions(Optional<DType> outputDType, long maxShardBytes, long
 
     public static MergeOptions defaults() {
         return new MergeOptions(Optional.empty(), DEFAULT_SHARD_BYTES, MergeExecutor.DEFAULT_BLOCK_BYTES);
-    }
-
-    public MergePlanner.Options plannerOptions() {
-        return new MergePlanner.Options(outputDType);
     }
 }

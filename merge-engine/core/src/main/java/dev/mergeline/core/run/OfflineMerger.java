@@ -56,7 +56,7 @@ public final class OfflineMerger {
     /** Validation only: configs and headers, no weights. */
     public MergePlan validate(Path baseDir, Path adapterDir, MergeOptions options) throws IOException, RejectedException {
         try (LocalInputs in = LocalInputs.open(baseDir, adapterDir, limits)) {
-            MergePlan plan = validator.validate(in.inputs(), options.plannerOptions());
+            MergePlan plan = validator.validate(in.inputs(), options);
             TokenizerAgreement.check(plan, baseDir, adapterDir);
             return plan;
         }
@@ -76,7 +76,7 @@ public final class OfflineMerger {
         Map<String, Long> timings = new LinkedHashMap<>();
         long t0 = System.nanoTime();
         try (LocalInputs in = LocalInputs.open(baseDir, adapterDir, limits)) {
-            MergePlan plan = validator.validate(in.inputs(), options.plannerOptions());
+            MergePlan plan = validator.validate(in.inputs(), options);
             TokenizerAgreement.check(plan, baseDir, adapterDir);
             AdapterScan.requireFinite(in.adapter(), kernel);
             long t1 = lap(timings, "validate", t0);

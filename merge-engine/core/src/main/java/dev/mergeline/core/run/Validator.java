@@ -26,7 +26,7 @@ public final class Validator {
     private final MergePlanner planner = new MergePlanner();
     private final ObjectMapper mapper = new ObjectMapper();
 
-    public MergePlan validate(MergeInputs inputs, MergePlanner.Options options) throws RejectedException {
+    public MergePlan validate(MergeInputs inputs, MergeOptions options) throws RejectedException {
         List<Reason> reasons = new ArrayList<>();
         AdapterConfig adapter = null;
         try {
@@ -46,10 +46,8 @@ public final class Validator {
         }
         ResolvedConfig resolved = resolver.resolve(adapter, base.modelType());
         try {
-            ModelConfig model = base;
-            return PythonRegex.withTotalBudget(PythonRegex.MAX_TOTAL_STEPS,
-                    () -> planner.plan(resolved.config(), inputs.adapterHeader().tensors(), model, inputs.baseTensors(),
-                            options)).withConfigDefaults(resolved.defaults());
+            return planner.plan(resolved.config(), inputs.adapterHeader().tensors(), base, inputs.baseTensors(),
+                    options.outputDType()).withConfigDefaults(resolved.defaults());
         } catch (RejectedException e) {
             throw new RejectedException(resolved.explain(e.reasons()));
         } catch (PythonRegex.RegexBudgetExceededException e) {

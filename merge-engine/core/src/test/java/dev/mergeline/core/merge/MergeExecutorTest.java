@@ -73,7 +73,7 @@ class MergeExecutorTest {
         Map<Boolean, List<dev.mergeline.safetensors.WrittenFile>> written = new java.util.HashMap<>();
         try (LocalInputs in = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"));
                 ReferenceMergeKernel kernel = new ReferenceMergeKernel()) {
-            MergePlan plan = new Validator().validate(in.inputs(), MergeOptions.defaults().plannerOptions());
+            MergePlan plan = new Validator().validate(in.inputs(), MergeOptions.defaults());
             ShardLayout layout = ShardLayout.plan(plan.tensors().stream().map(PlannedTensor::spec).toList(), 40_000);
             for (boolean direct : new boolean[] {true, false}) {
                 try (CheckpointWriter writer = new CheckpointWriter(tmp.resolve("out-" + direct), layout, Map.of())) {
@@ -124,7 +124,7 @@ class MergeExecutorTest {
         Path weights = base.resolve("model.safetensors");
         try (LocalInputs in = LocalInputs.open(base, caseDir.resolve("adapter"));
                 ReferenceMergeKernel kernel = new ReferenceMergeKernel()) {
-            MergePlan plan = new Validator().validate(in.inputs(), MergeOptions.defaults().plannerOptions());
+            MergePlan plan = new Validator().validate(in.inputs(), MergeOptions.defaults());
             // The file shrinks after its header was validated, as if replaced during the merge.
             try (FileChannel ch = FileChannel.open(weights, StandardOpenOption.WRITE)) {
                 ch.truncate(ch.size() / 2);

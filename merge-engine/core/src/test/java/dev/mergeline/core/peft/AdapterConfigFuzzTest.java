@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.run.LocalInputs;
 import dev.mergeline.core.run.MergeInputs;
+import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.Validator;
 import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.Reason;
@@ -76,18 +76,16 @@ class AdapterConfigFuzzTest {
         assertTrue(config.r() >= 1 && config.r() <= AdapterConfigParser.MAX_RANK, () -> "r = " + config.r());
         assertTrue(Double.isFinite(config.loraAlpha()), () -> "lora_alpha = " + config.loraAlpha());
         try {
-            // As the Validator does: every match of one config shares one budget.
-            PythonRegex.withTotalBudget(PythonRegex.MAX_TOTAL_STEPS, () -> {
-                for (String module : MODULES) {
-                    config.targets(module);
-                    config.isModuleToSave(module);
-                    int rank = config.rankFor(module);
-                    assertTrue(rank >= 1 && rank <= AdapterConfigParser.MAX_RANK, () -> "rank " + rank + " for " + module);
-                    assertTrue(Double.isFinite(config.alphaFor(module)));
-                    config.scalingFor(module);
-                }
-                return null;
-            });
+            // As the planner does: every match of one config shares one budget.
+            RegexBudget budget = RegexBudget.perValidation();
+            for (String module : MODULES) {
+                config.targets(module, budget);
+                config.isModuleToSave(module);
+                int rank = config.rankFor(module, budget);
+                assertTrue(rank >= 1 && rank <= AdapterConfigParser.MAX_RANK, () -> "rank " + rank + " for " + module);
+                assertTrue(Double.isFinite(config.alphaFor(module, budget)));
+                config.scalingFor(module, budget);
+            }
         } catch (PythonRegex.RegexBudgetExceededException allowed) {
             // a hostile pattern; the Validator makes it ADAPTER_CONFIG_INVALID
         }
@@ -104,7 +102,7 @@ class AdapterConfigFuzzTest {
 
     private static void validate(byte[] json) throws RejectedException {
         new Validator().validate(new MergeInputs(json, LLAMA.adapterHeader(), LLAMA.baseConfigJson(),
-                LLAMA.baseTensors()), MergePlanner.Options.DEFAULT);
+                LLAMA.baseTensors()), MergeOptions.defaults());
     }
 
     private static MergeInputs llamaInputs() {

@@ -15,6 +15,8 @@ import org.junit.jupiter.api.Test;
 
 /** PEFT's config semantics, and the hostile values the parser must refuse rather than choke on. */
 class AdapterConfigParserTest {
+    /** Shared by the matches of one test, as by those of one plan. */
+    private final RegexBudget budget = RegexBudget.perValidation();
     private final AdapterConfigParser parser = new AdapterConfigParser();
 
     private AdapterConfig parse(String json) throws RejectedException {
@@ -30,11 +32,11 @@ class AdapterConfigParserTest {
         Path corpus = PeftFixtures.corpusAdapter("bert-seqcls-lora");
         AdapterConfig c = parser.parse(Files.readAllBytes(corpus.resolve("adapter_config.json")));
         assertEquals(8, c.r());
-        assertEquals(4.0f, c.scalingFor("bert.encoder.layer.0.attention.self.query"));
-        assertTrue(c.targets("bert.encoder.layer.3.attention.self.value"));
-        assertFalse(c.targets("bert.encoder.layer.3.attention.self.key"));
+        assertEquals(4.0f, c.scalingFor("bert.encoder.layer.0.attention.self.query", budget));
+        assertTrue(c.targets("bert.encoder.layer.3.attention.self.value", budget));
+        assertFalse(c.targets("bert.encoder.layer.3.attention.self.key", budget));
         assertTrue(c.isModuleToSave("classifier"));
-        assertFalse(c.targets("classifier"));
+        assertFalse(c.targets("classifier", budget));
     }
 
     @Test
@@ -54,35 +56,35 @@ class AdapterConfigParserTest {
         AdapterConfig c = parse("""
                 {"peft_type":"LORA","r":8,"lora_alpha":16,"target_modules":["q_proj","v_proj"],
                  "rank_pattern":{"layers.1.self_attn.q_proj":2,"q_proj":4},"alpha_pattern":{"v_proj":3}}""");
-        assertEquals(2, c.rankFor("model.layers.1.self_attn.q_proj"));
-        assertEquals(4, c.rankFor("model.layers.0.self_attn.q_proj"));
-        assertEquals(8, c.rankFor("model.layers.0.self_attn.v_proj"));
-        assertEquals(3.0f / 8, c.scalingFor("model.layers.0.self_attn.v_proj"));
-        assertEquals(8, c.rankFor("model.layers.0.self_attn.xq_proj"), "keys match whole segments");
+        assertEquals(2, c.rankFor("model.layers.1.self_attn.q_proj", budget));
+        assertEquals(4, c.rankFor("model.layers.0.self_attn.q_proj", budget));
+        assertEquals(8, c.rankFor("model.layers.0.self_attn.v_proj", budget));
+        assertEquals(3.0f / 8, c.scalingFor("model.layers.0.self_attn.v_proj", budget));
+        assertEquals(8, c.rankFor("model.layers.0.self_attn.xq_proj", budget), "keys match whole segments");
     }
 
     @Test
     void rsloraScalesByTheSquareRootRoundedToFp32() throws Exception {
         AdapterConfig c = parse("""
                 {"peft_type":"LORA","r":6,"lora_alpha":7,"use_rslora":true,"target_modules":["q_proj"]}""");
-        assertEquals((float) (7 / Math.sqrt(6)), c.scalingFor("a.q_proj"));
+        assertEquals((float) (7 / Math.sqrt(6)), c.scalingFor("a.q_proj", budget));
     }
 
     @Test
     void layersToTransformPicksTheFirstNumberedSegment() throws Exception {
         AdapterConfig c = parse("""
                 {"peft_type":"LORA","r":8,"target_modules":["q_proj"],"layers_to_transform":[1],"layers_pattern":"layers"}""");
-        assertTrue(c.targets("model.layers.1.self_attn.q_proj"));
-        assertFalse(c.targets("model.layers.0.self_attn.q_proj"));
+        assertTrue(c.targets("model.layers.1.self_attn.q_proj", budget));
+        assertFalse(c.targets("model.layers.0.self_attn.q_proj", budget));
     }
 
     @Test
     void regexTargetsFullMatchAndExcludesWin() throws Exception {
         AdapterConfig c = parse("""
                 {"peft_type":"LORA","r":8,"target_modules":".*\\\\.(q_proj|v_proj)$","exclude_modules":["layers.0.self_attn.q_proj"]}""");
-        assertTrue(c.targets("model.layers.1.self_attn.q_proj"));
-        assertFalse(c.targets("model.layers.0.self_attn.q_proj"));
-        assertFalse(c.targets("model.layers.1.self_attn.k_proj"));
+        assertTrue(c.targets("model.layers.1.self_attn.q_proj", budget));
+        assertFalse(c.targets("model.layers.0.self_attn.q_proj", budget));
+        assertFalse(c.targets("model.layers.1.self_attn.k_proj", budget));
     }
 
     @Test
@@ -115,10 +117,10 @@ class AdapterConfigParserTest {
         for (String pattern : new String[] {"", ",\"layers_pattern\":\"layers\""}) {
             AdapterConfig c = parse("{\"peft_type\":\"LORA\",\"r\":8,\"target_modules\":[\"q_proj\"],"
                     + "\"layers_to_transform\":[0, 2147483647]" + pattern + "}");
-            assertFalse(c.targets("model.layers.99999999999999999999.self_attn.q_proj"));
-            assertFalse(c.targets("model.layers.2147483648.self_attn.q_proj"));
-            assertTrue(c.targets("model.layers.2147483647.self_attn.q_proj"));
-            assertTrue(c.targets("model.layers.000.self_attn.q_proj"));
+            assertFalse(c.targets("model.layers.99999999999999999999.self_attn.q_proj", budget));
+            assertFalse(c.targets("model.layers.2147483648.self_attn.q_proj", budget));
+            assertTrue(c.targets("model.layers.2147483647.self_attn.q_proj", budget));
+            assertTrue(c.targets("model.layers.000.self_attn.q_proj", budget));
         }
     }
 
@@ -127,7 +129,7 @@ class AdapterConfigParserTest {
         AdapterConfig c = parse("{\"peft_type\":\"LORA\",\"r\":8,\"target_modules\":\"(.*a){20}$\"}");
         String evil = "a".repeat(30) + "!";
         long start = System.nanoTime();
-        assertThrows(PythonRegex.RegexBudgetExceededException.class, () -> c.targets(evil));
+        assertThrows(PythonRegex.RegexBudgetExceededException.class, () -> c.targets(evil, budget));
         assertTrue(System.nanoTime() - start < 10_000_000_000L, "the step budget must stop the match");
     }
 }

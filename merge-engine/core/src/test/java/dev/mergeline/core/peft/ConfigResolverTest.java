@@ -14,6 +14,8 @@ import org.junit.jupiter.api.Test;
 
 /** Absent and null fields resolved as PEFT 0.21 resolves them, and what is recorded about it. */
 class ConfigResolverTest {
+    /** Shared by the matches of one test, as by those of one plan. */
+    private final RegexBudget budget = RegexBudget.perValidation();
     private final ConfigResolver resolver = new ConfigResolver();
 
     private static AdapterConfig parse(String json) throws RejectedException {
@@ -25,13 +27,13 @@ class ConfigResolverTest {
         ResolvedConfig r = resolver.resolve(parse("""
                 {"peft_type":"LORA","r":16,"task_type":"CAUSAL_LM","base_model_name_or_path":"x"}"""), "llama");
         assertEquals(new ModuleSelector.Names(List.of("q_proj", "v_proj")), r.config().targetModules());
-        assertTrue(r.config().targets("model.layers.0.self_attn.q_proj"));
-        assertFalse(r.config().targets("model.layers.0.self_attn.k_proj"));
+        assertTrue(r.config().targets("model.layers.0.self_attn.q_proj", budget));
+        assertFalse(r.config().targets("model.layers.0.self_attn.k_proj", budget));
         assertEquals("TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING['llama']",
                 r.defaults().get("target_modules").source());
         assertEquals(8, r.defaults().get("lora_alpha").value().asInt());
         assertEquals("LoraConfig default", r.defaults().get("lora_alpha").source());
-        assertEquals(0.5f, r.config().scalingFor("model.layers.0.self_attn.q_proj"), "alpha 8 / r 16");
+        assertEquals(0.5f, r.config().scalingFor("model.layers.0.self_attn.q_proj", budget), "alpha 8 / r 16");
         assertFalse(r.defaults().containsKey("r"), "r was in the file");
         assertEquals(List.copyOf(ConfigResolver.MERGE_FIELDS).size() - 1, r.defaults().size(),
                 "every merge field but r came from defaults: " + r.defaults().keySet());
@@ -47,8 +49,8 @@ class ConfigResolverTest {
     void regexDefaultIsARegex() throws Exception {
         ResolvedConfig r = resolver.resolve(parse("{\"peft_type\":\"LORA\"}"), "gemma4");
         assertTrue(r.config().targetModules() instanceof ModuleSelector.Regex);
-        assertTrue(r.config().targets("model.language_model.layers.0.self_attn.q_proj"));
-        assertFalse(r.config().targets("model.vision_tower.layers.0.self_attn.q_proj"));
+        assertTrue(r.config().targets("model.language_model.layers.0.self_attn.q_proj", budget));
+        assertFalse(r.config().targets("model.vision_tower.layers.0.self_attn.q_proj", budget));
     }
 
     @Test

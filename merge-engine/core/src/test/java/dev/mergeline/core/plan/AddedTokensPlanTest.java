@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.run.LocalInputs;
 import dev.mergeline.core.run.MergeInputs;
+import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.Validator;
 import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.Reason;
@@ -239,7 +240,7 @@ class AddedTokensPlanTest {
     }
 
     private static MergePlan plan(MergeInputs in) throws RejectedException {
-        return new Validator().validate(in, MergePlanner.Options.DEFAULT);
+        return new Validator().validate(in, MergeOptions.defaults());
     }
 
     private static Reason refusal(MergeInputs in) {

@@ -17,6 +17,7 @@ import dev.mergeline.safetensors.TensorInfo;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -95,7 +96,7 @@ class DuplicateTensorsTest {
     }
 
     private MergePlan plan(List<TensorInfo> base, List<TensorInfo> adapter) throws RejectedException {
-        return new MergePlanner().plan(config, adapter, model, base, MergePlanner.Options.DEFAULT);
+        return new MergePlanner().plan(config, adapter, model, base, Optional.empty());
     }
 
     private static TensorInfo find(List<TensorInfo> tensors, String name) {

@@ -44,7 +44,7 @@ class Fp8PlanningTest {
 
     private MergePlan plan(byte[] adapterConfig, List<TensorInfo> adapter, Optional<DType> dtype) throws Exception {
         return new MergePlanner().plan(new AdapterConfigParser().parse(adapterConfig), adapter, model,
-                inputs.baseTensors(), new MergePlanner.Options(dtype));
+                inputs.baseTensors(), dtype);
     }
 
     private static PlannedTensor find(MergePlan plan, String name) {
@@ -116,7 +116,7 @@ class Fp8PlanningTest {
         }
         RejectedException e = assertThrows(RejectedException.class, () -> new MergePlanner().plan(
                 new AdapterConfigParser().parse(moe.adapterConfigJson()), moe.adapterHeader().tensors(),
-                ModelConfig.parse(JSON.writeValueAsBytes(config), JSON), fp8Base, MergePlanner.Options.DEFAULT));
+                ModelConfig.parse(JSON.writeValueAsBytes(config), JSON), fp8Base, Optional.empty()));
         assertFalse(e.reasons().isEmpty());
         for (var r : e.reasons()) {
             assertEquals(ReasonCode.BASE_QUANTIZED, r.code(), e.reasons()::toString);

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.run.LocalInputs;
 import dev.mergeline.core.run.MergeInputs;
+import dev.mergeline.core.run.MergeOptions;
 import dev.mergeline.core.run.Validator;
 import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.ReasonCode;
@@ -42,7 +43,7 @@ class TiedEmbeddingsTest {
 
     @Test
     void untouchedTiedEmbeddingsStayTied() throws Exception {
-        MergePlan plan = new Validator().validate(tied, MergePlanner.Options.DEFAULT);
+        MergePlan plan = new Validator().validate(tied, MergeOptions.defaults());
         assertTrue(plan.outputConfig().path("tie_word_embeddings").asBoolean());
         assertFalse(names(plan).contains("lm_head.weight"));
     }
@@ -99,7 +100,7 @@ class TiedEmbeddingsTest {
     }
 
     private static MergePlan plan(MergeInputs in) throws RejectedException {
-        return new Validator().validate(in, MergePlanner.Options.DEFAULT);
+        return new Validator().validate(in, MergeOptions.defaults());
     }
 
     private static List<String> names(MergePlan plan) {

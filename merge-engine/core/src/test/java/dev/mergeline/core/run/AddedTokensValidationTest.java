@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.mergeline.core.plan.MergePlan;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.plan.PlannedTensor;
 import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.safetensors.HeaderLimits;
@@ -41,9 +40,9 @@ class AddedTokensValidationTest {
         Path caseDir = PeftFixtures.caseDir(caseName);
         MergePlan local;
         try (LocalInputs in = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"))) {
-            local = new Validator().validate(in.inputs(), MergePlanner.Options.DEFAULT);
+            local = new Validator().validate(in.inputs(), MergeOptions.defaults());
         }
-        MergePlan ranged = new Validator().validate(rangedInputs(caseDir), MergePlanner.Options.DEFAULT);
+        MergePlan ranged = new Validator().validate(rangedInputs(caseDir), MergeOptions.defaults());
         assertEquals(local.tensors(), ranged.tensors());
         assertEquals(local.outputConfig(), ranged.outputConfig());
 

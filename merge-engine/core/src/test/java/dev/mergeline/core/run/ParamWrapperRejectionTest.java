@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
@@ -46,7 +45,7 @@ class ParamWrapperRejectionTest {
     }
 
     private static RejectedException rejected(MergeInputs inputs) {
-        return assertThrows(RejectedException.class, () -> new Validator().validate(inputs, MergePlanner.Options.DEFAULT));
+        return assertThrows(RejectedException.class, () -> new Validator().validate(inputs, MergeOptions.defaults()));
     }
 
     @Test

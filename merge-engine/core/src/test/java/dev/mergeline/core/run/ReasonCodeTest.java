@@ -8,7 +8,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.mergeline.core.merge.ReferenceMergeKernel;
-import dev.mergeline.core.plan.MergePlanner;
 import dev.mergeline.core.testing.PeftFixtures;
 import dev.mergeline.core.validation.Reason;
 import dev.mergeline.core.validation.ReasonCode;
@@ -272,7 +271,7 @@ class ReasonCodeTest {
                 new SafetensorsHeader(h.headerLength(), h.metadata(), adapterEdit.apply(new ArrayList<>(h.tensors()))),
                 inputs.baseConfigJson(), baseEdit.apply(new ArrayList<>(inputs.baseTensors())));
         RejectedException e = assertThrows(RejectedException.class,
-                () -> new Validator().validate(edited, MergePlanner.Options.DEFAULT));
+                () -> new Validator().validate(edited, MergeOptions.defaults()));
         Reason r = only(e, code);
         if (tensor != null) {
             assertEquals(tensor, r.tensor());

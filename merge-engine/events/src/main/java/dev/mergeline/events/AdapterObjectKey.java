@@ -10,10 +10,10 @@ import java.util.Optional;
  * @param fileName the file's name (last key segment)
  * @param file which file it is
  */
-public record AdapterKey(AdapterLocation location, String fileName, AdapterFile file) {
+public record AdapterObjectKey(AdapterLocation location, String fileName, AdapterFile file) {
     private static final int MAX_FILE_NAME = 255;
 
-    public AdapterKey {
+    public AdapterObjectKey {
         Check.required(location, "location");
         Check.required(file, "file");
         if (!isSafeFileName(fileName)) {
@@ -34,7 +34,7 @@ public record AdapterKey(AdapterLocation location, String fileName, AdapterFile 
      * @param bucket the bucket the object is in; must be a valid bucket name
      * @param key the decoded object key
      */
-    public static Optional<AdapterKey> parse(String bucket, String key) {
+    public static Optional<AdapterObjectKey> parse(String bucket, String key) {
         if (key == null || !S3Names.isBucket(bucket) || !key.startsWith(AdapterLocation.ROOT)) {
             return Optional.empty();
         }
@@ -48,7 +48,7 @@ public record AdapterKey(AdapterLocation location, String fileName, AdapterFile 
         if (!AdapterLocation.isValidId(id) || !isSafeFileName(fileName)) {
             return Optional.empty();
         }
-        return Optional.of(new AdapterKey(new AdapterLocation(bucket, id), fileName, AdapterFile.of(fileName)));
+        return Optional.of(new AdapterObjectKey(new AdapterLocation(bucket, id), fileName, AdapterFile.of(fileName)));
     }
 
     /**

@@ -12,7 +12,7 @@ import java.util.Optional;
  * @param role what the tensor is
  * @param parameter for {@link Role#FULL}: the parameter name ({@code weight}, {@code bias}, ...)
  */
-public record AdapterKey(String tensor, String module, Role role, String parameter) {
+public record AdapterTensorName(String tensor, String module, Role role, String parameter) {
 
     public enum Role {
         LORA_A,
@@ -45,11 +45,11 @@ public record AdapterKey(String tensor, String module, Role role, String paramet
         return module.isEmpty() ? parameter : module + "." + parameter;
     }
 
-    public static AdapterKey parse(String tensor) {
+    public static AdapterTensorName parse(String tensor) {
         String name = tensor.startsWith(PREFIX) ? tensor.substring(PREFIX.length()) : tensor;
         int original = name.indexOf(".original_module.");
         if (original > 0) {
-            return new AdapterKey(tensor, name.substring(0, original), Role.ORIGINAL_MODULE,
+            return new AdapterTensorName(tensor, name.substring(0, original), Role.ORIGINAL_MODULE,
                     name.substring(original + ".original_module.".length()));
         }
         name = name.replace(".base_layer.", ".");
@@ -60,15 +60,15 @@ public record AdapterKey(String tensor, String module, Role role, String paramet
         for (Suffix s : Suffix.values()) {
             Optional<String> module = s.strip(name);
             if (module.isPresent()) {
-                return new AdapterKey(tensor, module.get(), s.role, null);
+                return new AdapterTensorName(tensor, module.get(), s.role, null);
             }
         }
         if (name.contains("lora_") || name.contains(".hada_") || name.contains(".lokr_")) {
-            return new AdapterKey(tensor, name, Role.UNKNOWN, null);
+            return new AdapterTensorName(tensor, name, Role.UNKNOWN, null);
         }
         int dot = name.lastIndexOf('.');
         String module = dot < 0 ? "" : name.substring(0, dot);
-        return new AdapterKey(tensor, module, Role.FULL, name.substring(dot + 1));
+        return new AdapterTensorName(tensor, module, Role.FULL, name.substring(dot + 1));
     }
 
     /** Whether the tensor belongs to a {@code trainable_token_indices} wrapper ({@code .token_adapter.}). */

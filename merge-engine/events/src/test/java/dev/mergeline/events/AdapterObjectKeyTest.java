@@ -11,7 +11,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
-class AdapterKeyTest {
+class AdapterObjectKeyTest {
 
     static Stream<Arguments> adapterFiles() {
         return Stream.of(
@@ -34,7 +34,7 @@ class AdapterKeyTest {
     @ParameterizedTest
     @MethodSource("adapterFiles")
     void recognizesAdapterFiles(String key, String id, AdapterFile file) {
-        AdapterKey k = AdapterKey.parse("mergeline", key).orElseThrow();
+        AdapterObjectKey k = AdapterObjectKey.parse("mergeline", key).orElseThrow();
         assertEquals(id, k.location().id());
         assertEquals("mergeline", k.location().bucket());
         assertEquals("adapters/" + id + "/", k.location().prefix());
@@ -126,31 +126,31 @@ class AdapterKeyTest {
         String label = String.format("U+%04X", (int) c.charAt(0));
         for (String id : new String[] {"a" + c + "b", c + "a", "a" + c, c}) {
             assertFalse(AdapterLocation.isValidId(id), label);
-            assertTrue(AdapterKey.parse("mergeline", "adapters/" + id + "/adapter_config.json").isEmpty(), label);
+            assertTrue(AdapterObjectKey.parse("mergeline", "adapters/" + id + "/adapter_config.json").isEmpty(), label);
             assertThrows(EventFormatException.class, () -> new AdapterLocation("mergeline", id), label);
             assertThrows(EventFormatException.class,
                     () -> AdapterAnnouncement.parseUri("s3://mergeline/adapters/" + id + "/"), label);
         }
-        assertTrue(AdapterKey.parse("mergeline", "adapters/a/adapter" + c + "config.json").isEmpty(), label);
+        assertTrue(AdapterObjectKey.parse("mergeline", "adapters/a/adapter" + c + "config.json").isEmpty(), label);
     }
 
     @ParameterizedTest
     @MethodSource("hostileKeys")
     void rejectsHostileKeys(String key) {
-        assertTrue(AdapterKey.parse("mergeline", key).isEmpty(), key);
+        assertTrue(AdapterObjectKey.parse("mergeline", key).isEmpty(), key);
     }
 
     @Test
     void rejectsNullsAndBadBuckets() {
-        assertTrue(AdapterKey.parse("mergeline", null).isEmpty());
-        assertTrue(AdapterKey.parse(null, "adapters/a/adapter_config.json").isEmpty());
-        assertTrue(AdapterKey.parse("Bad_Bucket", "adapters/a/adapter_config.json").isEmpty());
-        assertTrue(AdapterKey.parse("a/b", "adapters/a/adapter_config.json").isEmpty());
+        assertTrue(AdapterObjectKey.parse("mergeline", null).isEmpty());
+        assertTrue(AdapterObjectKey.parse(null, "adapters/a/adapter_config.json").isEmpty());
+        assertTrue(AdapterObjectKey.parse("Bad_Bucket", "adapters/a/adapter_config.json").isEmpty());
+        assertTrue(AdapterObjectKey.parse("a/b", "adapters/a/adapter_config.json").isEmpty());
     }
 
     @Test
     void acceptsPairedSurrogatesInFileNames() {
-        assertEquals(AdapterFile.OTHER, AdapterKey.parse("mergeline", "adapters/a/emoji-\uD83D\uDE00.txt")
+        assertEquals(AdapterFile.OTHER, AdapterObjectKey.parse("mergeline", "adapters/a/emoji-\uD83D\uDE00.txt")
                 .orElseThrow().file());
     }
 

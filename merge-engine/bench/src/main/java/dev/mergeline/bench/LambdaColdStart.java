@@ -119,7 +119,7 @@ public final class LambdaColdStart {
                     List<String> keys = upload(s3, fixture.resolve("adapter"), "adapters/" + adapter + "/");
                     s3.putBytes(("{\"base\":\"" + BASE + "\"}").getBytes(StandardCharsets.UTF_8), BUCKET,
                             "adapters/" + adapter + "/merge.json", "application/json");
-                    String load = loadAverage();
+                    String load = S3PhasesBenchmark.loadAverage();
                     Run r = coldStart(function, variant, kafka, s3mock, notification(keys), adapter,
                             work.resolve("logs").resolve(String.format(Locale.ROOT, "%02d-%s.log", n, variant.name())));
                     results.get(variant.name()).add(r);
@@ -134,10 +134,10 @@ public final class LambdaColdStart {
             for (Variant v : variants) {
                 List<Run> rs = results.get(v.name());
                 System.out.printf(Locale.ROOT, "| %s `%s` | %d | %d | %s | %d |%n", v.name(),
-                        String.join(" ", v.jvmOptions()), median(rs.stream().mapToLong(Run::initMs).toArray()),
-                        median(rs.stream().mapToLong(Run::firstEventMs).toArray()),
+                        String.join(" ", v.jvmOptions()), S3PhasesBenchmark.median(rs.stream().mapToLong(Run::initMs).toArray()),
+                        S3PhasesBenchmark.median(rs.stream().mapToLong(Run::firstEventMs).toArray()),
                         Arrays.toString(rs.stream().mapToLong(Run::totalMs).toArray()),
-                        median(rs.stream().mapToLong(Run::totalMs).toArray()));
+                        S3PhasesBenchmark.median(rs.stream().mapToLong(Run::totalMs).toArray()));
             }
         }
     }
@@ -244,15 +244,7 @@ public final class LambdaColdStart {
     }
 
     private static List<String> upload(S3Objects s3, Path dir, String prefix) throws IOException {
-        List<String> keys = new ArrayList<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
-                String key = prefix + f.getFileName();
-                s3.upload(f, BUCKET, key, key.endsWith(".json") ? "application/json" : "application/octet-stream");
-                keys.add(key);
-            }
-        }
-        return keys;
+        return S3PhasesBenchmark.uploadDir(s3, dir, prefix).keySet().stream().map(name -> prefix + name).toList();
     }
 
     private static Path unzip(Path zip, Path target) throws IOException {
@@ -278,17 +270,5 @@ public final class LambdaColdStart {
             }
         }
         return target;
-    }
-
-    private static String loadAverage() {
-        try {
-            return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
-        } catch (IOException e) {
-            return "?";
-        }
-    }
-
-    private static long median(long[] values) {
-        return S3PhasesBenchmark.median(values);
     }
 }

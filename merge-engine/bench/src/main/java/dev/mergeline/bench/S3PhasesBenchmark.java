@@ -200,7 +200,7 @@ public final class S3PhasesBenchmark {
         return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
     }
 
-    private static Map<String, String> uploadDir(S3Objects s3, Path dir, String prefix) throws IOException {
+    static Map<String, String> uploadDir(S3Objects s3, Path dir, String prefix) throws IOException {
         Map<String, String> etags = new LinkedHashMap<>();
         try (Stream<Path> files = Files.list(dir)) {
             for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
@@ -277,7 +277,7 @@ public final class S3PhasesBenchmark {
         throw new IllegalStateException("no outcome for job " + jobId + " within " + JOB_TIMEOUT + "; see " + log);
     }
 
-    private static String loadAverage() {
+    static String loadAverage() {
         try {
             return Files.readString(Path.of("/proc/loadavg")).split(" ")[0];
         } catch (IOException e) {

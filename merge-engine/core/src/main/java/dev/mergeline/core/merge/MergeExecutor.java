@@ -19,7 +19,8 @@ import java.util.concurrent.BlockingQueue;
  * <ol>
  *   <li><b>read</b> ({@link ReadStage}, thread {@code mergeline-read}): positional reads of the
  *       next blocks into a small pool of reused direct buffers, at most a few blocks ahead of the
- *       compute stage; copied tensors too, so that every input byte is read once.
+ *       compute stage; copied tensors too, so that every input byte is read once. A file already
+ *       in the page cache is read from it, any other with {@code O_DIRECT} where allowed.
  *   <li><b>compute</b> (the calling thread): runs each tensor's {@link TensorComputations
  *       computation} on each block, from an input buffer into an output buffer of a second pool;
  *       blocks of a copied tensor pass straight on to the write stage.
@@ -55,7 +56,7 @@ public final class MergeExecutor {
     private final MergeKernel kernel;
     private final BlockPlan blockPlan;
     private final MergeVerification verification;
-    private final boolean directReads;
+    private final ReadStage.Reads reads;
 
     /** An executor whose verification uses a fixed seed (tests, tools). */
     public MergeExecutor(MergeKernel kernel, long blockBytes) {
@@ -68,15 +69,15 @@ public final class MergeExecutor {
      *     block that fails it ends the merge with {@link VerificationFailedException}
      */
     public MergeExecutor(MergeKernel kernel, long blockBytes, MergeVerification verification) {
-        this(kernel, blockBytes, verification, true);
+        this(kernel, blockBytes, verification, ReadStage.Reads.CACHED_ELSE_DIRECT);
     }
 
-    /** @param directReads read base weights with {@code O_DIRECT} where allowed ({@link ReadStage}) */
-    MergeExecutor(MergeKernel kernel, long blockBytes, MergeVerification verification, boolean directReads) {
+    /** @param reads how base weights are read ({@link ReadStage}) */
+    MergeExecutor(MergeKernel kernel, long blockBytes, MergeVerification verification, ReadStage.Reads reads) {
         this.verification = Objects.requireNonNull(verification, "verification");
         this.blockPlan = new BlockPlan(blockBytes);
         this.kernel = Objects.requireNonNull(kernel, "kernel");
-        this.directReads = directReads;
+        this.reads = Objects.requireNonNull(reads, "reads");
     }
 
     /** Writes every planned tensor, in plan order, into {@code writer}; the caller commits. */
@@ -110,7 +111,7 @@ public final class MergeExecutor {
         Pipeline.Stage reading = pipeline.stage("read");
         Pipeline.Stage computing = pipeline.stage("compute");
         Pipeline.Stage writing = pipeline.stage("write");
-        ReadStage read = new ReadStage(steps, inputs, readQueue, directReads);
+        ReadStage read = new ReadStage(steps, inputs, readQueue, reads);
         WriteStage write = new WriteStage(writer, writeQueue, written);
         try {
             pipeline.start("mergeline-read", () -> read.run(reading));

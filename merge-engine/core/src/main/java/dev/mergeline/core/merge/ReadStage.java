@@ -3,6 +3,7 @@ package dev.mergeline.core.merge;
 import com.sun.nio.file.ExtendedOpenOption;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,30 +20,44 @@ import java.util.concurrent.BlockingQueue;
  * through the compute stage to the writer unchanged). No mapping outlives its block, so resident
  * memory does not grow with the model.
  *
- * <p>Base weights are read with {@code O_DIRECT} where the file system allows it: the whole aligned
- * pages around a block go from the device into the pooled buffer, which {@link BufferPool.Lease#place}
- * then narrows to the block. That skips the page cache, whose allocation and copy cost more CPU
- * than the rest of a read when the cache is cold, and leaves the cache to other processes; a warm
- * cache then does not help either (the device is read again). Elsewhere the reads go through the
- * page cache.
+ * <p>An input file that is wholly in the page cache already (a warm cache) is read from there: a
+ * copy out of memory, no device access. Any other file is read with {@code O_DIRECT} where the file
+ * system allows it: the whole aligned pages around a block go from the device into the pooled
+ * buffer, which {@link BufferPool.Lease#place} then narrows to the block. That skips the page
+ * cache, whose allocation and copy cost more CPU than the rest of a read when the cache is cold,
+ * and leaves the cache to other processes. Where the file system refuses {@code O_DIRECT} the reads
+ * go through the page cache. Each file is judged once, when the stage first reads from it
+ * ({@link #whollyCached}).
  */
 final class ReadStage implements AutoCloseable {
     /** A block's input bytes, in a lease of the input pool. */
     record Input(BlockPlan.Block block, BufferPool.Lease lease) {}
 
+    /** How base weights reach the pooled buffers. */
+    enum Reads {
+        /** From the page cache when the whole file is there, else with {@code O_DIRECT} where allowed. */
+        CACHED_ELSE_DIRECT,
+        /** With {@code O_DIRECT} wherever the file system allows it. */
+        DIRECT,
+        /** Through the page cache. */
+        PAGE_CACHE
+    }
+
+    /** Bytes per mapping when checking whether a file is in the page cache. */
+    private static final long CACHE_CHECK_BYTES = 1L << 30;
+
     private final List<MergeExecutor.Step> steps;
     private final BufferPool inputs;
     private final BlockingQueue<Input> queue;
-    private final boolean directIo;
-    /** Each input file opened with {@code O_DIRECT}, or mapped to null where that is refused. */
+    private final Reads reads;
+    /** Each input file opened with {@code O_DIRECT}, or mapped to null where it is read through the page cache. */
     private final Map<Path, FileChannel> direct = new HashMap<>();
 
-    /** @param directIo read with {@code O_DIRECT} where the file system allows it */
-    ReadStage(List<MergeExecutor.Step> steps, BufferPool inputs, BlockingQueue<Input> queue, boolean directIo) {
+    ReadStage(List<MergeExecutor.Step> steps, BufferPool inputs, BlockingQueue<Input> queue, Reads reads) {
         this.steps = steps;
         this.inputs = inputs;
         this.queue = queue;
-        this.directIo = directIo;
+        this.reads = reads;
     }
 
     /** Closes the files this stage opened; call once the stage's thread has ended. */
@@ -86,7 +101,7 @@ final class ReadStage implements AutoCloseable {
         }
         BufferPool.Lease lease = inputs.acquire(b.inBytes(), p);
         try {
-            FileChannel ch = directIo ? directChannel(source.file().path()) : null;
+            FileChannel ch = reads == Reads.PAGE_CACHE ? null : directChannel(source);
             if (ch != null) {
                 readAligned(ch, source, b, lease);
             } else {
@@ -99,19 +114,55 @@ final class ReadStage implements AutoCloseable {
         }
     }
 
-    private FileChannel directChannel(Path file) {
-        return direct.computeIfAbsent(file, f -> {
-            try {
-                // O_DIRECT positions and lengths must be multiples of the file system's block size
-                long block = Files.getFileStore(f).getBlockSize();
-                if (block < 1 || BufferPool.ALIGNMENT % block != 0) {
-                    return null;
-                }
-                return FileChannel.open(f, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
-            } catch (IOException | UnsupportedOperationException e) {
+    /** The file's {@code O_DIRECT} channel, or null to read it through the page cache; decided once per file. */
+    private FileChannel directChannel(TensorStore.Located source) {
+        Path file = source.file().path();
+        if (!direct.containsKey(file)) { // a null value is a decision too (computeIfAbsent would not keep it)
+            boolean cached = reads == Reads.CACHED_ELSE_DIRECT && whollyCachedQuietly(source.file().channel());
+            direct.put(file, cached ? null : openDirect(file));
+        }
+        return direct.get(file);
+    }
+
+    private static FileChannel openDirect(Path file) {
+        try {
+            // O_DIRECT positions and lengths must be multiples of the file system's block size
+            long block = Files.getFileStore(file).getBlockSize();
+            if (block < 1 || BufferPool.ALIGNMENT % block != 0) {
                 return null;
             }
-        });
+            return FileChannel.open(file, StandardOpenOption.READ, ExtendedOpenOption.DIRECT);
+        } catch (IOException | UnsupportedOperationException e) {
+            return null;
+        }
+    }
+
+    private static boolean whollyCachedQuietly(FileChannel ch) {
+        try {
+            return whollyCached(ch);
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Whether every page of the file is in the page cache ({@code mincore} through
+     * {@link MappedByteBuffer#isLoaded}, on mappings that are never touched and unmapped at once, so
+     * nothing becomes resident in this process). A hint: pages may be evicted right after.
+     */
+    static boolean whollyCached(FileChannel ch) throws IOException {
+        long size = ch.size();
+        for (long at = 0; at < size; at += CACHE_CHECK_BYTES) {
+            MappedByteBuffer map = ch.map(FileChannel.MapMode.READ_ONLY, at, Math.min(CACHE_CHECK_BYTES, size - at));
+            try {
+                if (!map.isLoaded()) {
+                    return false;
+                }
+            } finally {
+                BufferPool.free(map);
+            }
+        }
+        return true;
     }
 
     /**

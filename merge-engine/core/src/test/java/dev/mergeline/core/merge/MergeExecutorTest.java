@@ -63,27 +63,29 @@ class MergeExecutorTest {
     }
 
     /**
-     * Blocks read with O_DIRECT (whole aligned pages around each block, narrowed in the buffer) and
-     * through the page cache give the same files; 256-byte blocks start at every kind of offset.
+     * Blocks read with O_DIRECT (whole aligned pages around each block, narrowed in the buffer),
+     * through the page cache, and as the default decides per file give the same files; 256-byte
+     * blocks start at every kind of offset.
      */
     @ParameterizedTest(name = "{0}")
     @MethodSource("cases")
     void directAndPageCacheReadsGiveTheSameOutput(String caseName, @TempDir Path tmp) throws Exception {
         Path caseDir = PeftFixtures.caseDir(caseName);
-        Map<Boolean, List<dev.mergeline.safetensors.WrittenFile>> written = new java.util.HashMap<>();
+        Map<ReadStage.Reads, List<dev.mergeline.safetensors.WrittenFile>> written = new java.util.EnumMap<>(ReadStage.Reads.class);
         try (LocalInputs in = LocalInputs.open(caseDir.resolve("base"), caseDir.resolve("adapter"));
                 ReferenceMergeKernel kernel = new ReferenceMergeKernel()) {
             MergePlan plan = new Validator().validate(in.inputs(), MergeOptions.defaults());
             ShardLayout layout = ShardLayout.plan(plan.tensors().stream().map(PlannedTensor::spec).toList(), 40_000);
-            for (boolean direct : new boolean[] {true, false}) {
-                try (CheckpointWriter writer = new CheckpointWriter(tmp.resolve("out-" + direct), layout, Map.of())) {
-                    new MergeExecutor(kernel, 256, new MergeVerification("seed"), direct)
+            for (ReadStage.Reads reads : ReadStage.Reads.values()) {
+                try (CheckpointWriter writer = new CheckpointWriter(tmp.resolve("out-" + reads), layout, Map.of())) {
+                    new MergeExecutor(kernel, 256, new MergeVerification("seed"), reads)
                             .execute(plan, new TensorStore(in.base(), in.adapter()), writer);
-                    written.put(direct, writer.commit());
+                    written.put(reads, writer.commit());
                 }
             }
         }
-        assertEquals(written.get(false), written.get(true));
+        assertEquals(written.get(ReadStage.Reads.PAGE_CACHE), written.get(ReadStage.Reads.DIRECT));
+        assertEquals(written.get(ReadStage.Reads.PAGE_CACHE), written.get(ReadStage.Reads.CACHED_ELSE_DIRECT));
         assertNoHelperThreads();
     }
 

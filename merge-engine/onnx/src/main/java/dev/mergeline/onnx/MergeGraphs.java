@@ -6,13 +6,15 @@ import dev.mergeline.safetensors.DType;
 
 /**
  * The ONNX graphs behind {@link OnnxMergeKernel}, one per {@link LowRankKey} or {@link ConvertKey}.
- * All dimensions are symbolic, so one session serves every block shape; the scale is an input, so
- * one session serves every adapter.
+ * All dimensions are symbolic, so one session serves every block shape. The scale is either an
+ * input, so that one session serves every adapter, or fixed in the graph ({@link LowRankKey#fusedScale}),
+ * which saves a pass over the block: ONNX Runtime's CPU {@code FusedMatMul} multiplies each finished
+ * fp32 dot product by it, exactly the rounding of a separate {@code Mul}.
  *
  * <p>Low-rank graph, following {@code LowRankBlock}'s spec node by node:
  * <pre>
  * w = Cast(Cast(base, out), float)          (each Cast only where the type changes)
- * d = Mul(MatMul(left, right), scale)
+ * d = Mul(MatMul(left, right), scale)       (or FusedMatMul(left, right, alpha=scale))
  * DELTA_FIRST: d = Cast(Cast(d, out), float) (16-bit outputs only)
  * v = Add(w, d)
  * DoRA:        n = Cast(ReduceL2(Cast(v, double), axis, keepdims=1), float)
@@ -35,8 +37,12 @@ final class MergeGraphs {
 
     private MergeGraphs() {}
 
-    /** Identifies one low-rank graph. {@code perColumn} is false unless {@code dora}. */
-    record LowRankKey(DType baseType, DType outType, DeltaRounding rounding, boolean dora, boolean perColumn) {}
+    /**
+     * Identifies one low-rank graph. {@code perColumn} is false unless {@code dora}; {@code fusedScale}
+     * is the scale fixed in the graph, or null for a graph that takes it as an input.
+     */
+    record LowRankKey(DType baseType, DType outType, DeltaRounding rounding, boolean dora, boolean perColumn,
+            Float fusedScale) {}
 
     /** Identifies one conversion graph. */
     record ConvertKey(DType from, DType to) {}
@@ -47,8 +53,10 @@ final class MergeGraphs {
         OnnxModelBuilder g = new OnnxModelBuilder("mergeline_low_rank");
         g.input(BASE, elemType(key.baseType()), "rows", "cols")
                 .input(LEFT, ElemType.FLOAT, "rows", "rank")
-                .input(RIGHT, ElemType.FLOAT, "rank", "cols")
-                .input(SCALE, ElemType.FLOAT);
+                .input(RIGHT, ElemType.FLOAT, "rank", "cols");
+        if (key.fusedScale() == null) {
+            g.input(SCALE, ElemType.FLOAT);
+        }
         if (key.dora()) {
             if (key.perColumn()) {
                 g.input(MAGNITUDE, ElemType.FLOAT, 1, "cols");
@@ -65,8 +73,9 @@ final class MergeGraphs {
         if (castOut) {
             w = g.cast(w, ElemType.FLOAT, g.temp());
         }
-        String product = g.node("MatMul", g.temp(), LEFT, RIGHT);
-        String d = g.node("Mul", g.temp(), product, SCALE);
+        String d = key.fusedScale() != null
+                ? g.fusedMatMul(LEFT, RIGHT, key.fusedScale(), g.temp())
+                : g.node("Mul", g.temp(), g.node("MatMul", g.temp(), LEFT, RIGHT), SCALE);
         if (key.rounding() == DeltaRounding.DELTA_FIRST && castOut) {
             d = g.cast(g.cast(d, elemType(outType), g.temp()), ElemType.FLOAT, g.temp());
         }

@@ -29,9 +29,12 @@ import java.util.logging.Logger;
 /**
  * {@link MergeKernel} on ONNX Runtime, CUDA or CPU.
  *
- * <p>Each distinct (base type, output type, rounding, DoRA, per-column) combination gets one small
- * graph ({@link MergeGraphs}) and one lazily created, cached {@link OrtSession}; sessions are
- * thread-safe, so concurrent {@link #lowRank} calls are fine. Inputs and outputs are used in place
+ * <p>Each distinct (base type, output type, rounding, DoRA, per-column, fixed scale) combination
+ * gets one small graph ({@link MergeGraphs}) and one lazily created, cached {@link OrtSession};
+ * sessions are thread-safe, so concurrent {@link #lowRank} calls are fine. On the CPU the scale of
+ * a block of rank ≤ {@value #MAX_FUSED_RANK} is fixed into the graph (one {@code FusedMatMul}
+ * instead of {@code MatMul} and {@code Mul}: one pass less over every block, same bits), for the
+ * first {@value #FUSED_SESSIONS} scales of the kernel's life; any other block takes it as an input. Inputs and outputs are used in place
  * where the runtime allows it (direct buffers, see {@link TensorScope}).
  *
  * <p>Rounding: ORT 1.24's CPU {@code Cast} rounds float→bfloat16 and float→float16 to nearest
@@ -40,9 +43,10 @@ import java.util.logging.Logger;
  * {@code FloatBits}. So every rounding happens inside the graph and no Java post-rounding is
  * needed. Only NaN payloads differ (ORT's scalar path returns the canonical ±0x7FC0 / ±0x7E00,
  * its vectorized path keeps payload bits), which no caller may rely on. Default graph
- * optimizations are kept: with the scale a graph input no fusion applies to the MatMul, and the
- * Cast(out)→Cast(float) pairs survive (the bit-exact tests on exactly representable data fail if
- * either changes). Plain LoRA outputs differ from the reference only through the MatMul's
+ * optimizations are kept: no fusion applies to the MatMul (with the scale a graph input) or to the
+ * FusedMatMul and the Add after it, and the Cast(out)→Cast(float) pairs survive (the bit-exact tests
+ * on exactly representable data fail if either changes, and {@code OnnxMergeKernelTest} checks that
+ * both graphs give the same bits). Plain LoRA outputs differ from the reference only through the MatMul's
  * summation order and FMA use: at most 2 fp32 ulps in the tests (16-bit outputs: none seen),
  * DoRA at most 3 fp32 ulps.
  *
@@ -92,18 +96,31 @@ public final class OnnxMergeKernel implements MergeKernel {
         K create() throws Exception;
     }
 
+    /**
+     * Largest rank whose scale is fixed into the graph ({@code FusedMatMul}): ONNX Runtime's CPU GEMM
+     * sums at most this many products per pass, so each output is one finished dot product scaled
+     * once. Beyond it a pass would scale a partial sum, which a separate {@code Mul} does not.
+     */
+    static final int MAX_FUSED_RANK = 128;
+    /** At most this many fixed-scale sessions (distinct scales of one merge); later scales are inputs. */
+    static final int FUSED_SESSIONS = 32;
+
     private final OrtEnvironment env;
     private final SessionSettings settings;
     private final String provider;
+    /** How many fixed-scale sessions this kernel may create (0 on CUDA). */
+    private final int fusedSessionLimit;
+    private final AtomicInteger fusedSessions = new AtomicInteger();
     private final Map<Object, OrtSession> sessions = new ConcurrentHashMap<>();
     private final List<OrtSession.SessionOptions> sessionOptions = new ArrayList<>();
     private final ScratchBuffers scratch = new ScratchBuffers();
     private volatile boolean closed;
 
-    private OnnxMergeKernel(OrtEnvironment env, SessionSettings settings, String provider) {
+    private OnnxMergeKernel(OrtEnvironment env, SessionSettings settings, String provider, int fusedSessionLimit) {
         this.env = env;
         this.settings = settings;
         this.provider = provider;
+        this.fusedSessionLimit = fusedSessionLimit;
     }
 
     /**
@@ -132,6 +149,15 @@ public final class OnnxMergeKernel implements MergeKernel {
      * @throws IllegalArgumentException if {@code intraOpThreads} is below 1
      */
     public static OnnxMergeKernel create(boolean preferCuda, int intraOpThreads) {
+        return create(preferCuda, intraOpThreads, FUSED_SESSIONS);
+    }
+
+    /**
+     * As {@link #create(boolean, int)}, with at most {@code fusedSessions} fixed-scale sessions on the
+     * CPU (0: the scale is always an input; for tests that compare both graphs). CUDA always takes
+     * the scale as an input: its GEMM may split the sum, and it is not CPU-bound.
+     */
+    static OnnxMergeKernel create(boolean preferCuda, int intraOpThreads, int fusedSessions) {
         if (intraOpThreads < 1) {
             throw new IllegalArgumentException("intraOpThreads must be >= 1, got " + intraOpThreads);
         }
@@ -142,13 +168,13 @@ public final class OnnxMergeKernel implements MergeKernel {
         List<Candidate<OnnxMergeKernel>> candidates = new ArrayList<>();
         if (preferCuda && OrtEnvironment.getAvailableProviders().contains(ai.onnxruntime.OrtProvider.CUDA)) {
             candidates.add(new Candidate<>("CUDA", () -> new OnnxMergeKernel(env,
-                    prefix -> cudaOptions(prefix, intraOpThreads), "CUDA")));
+                    prefix -> cudaOptions(prefix, intraOpThreads), "CUDA", 0)));
         } else if (preferCuda) {
             // The CPU build (the default jar) has no CUDA provider at all: nothing to try, nothing to warn about.
             LOG.fine("this ONNX Runtime build has no CUDA execution provider; using CPU");
         }
         candidates.add(new Candidate<>("CPU", () -> new OnnxMergeKernel(env,
-                prefix -> baseOptions(prefix, intraOpThreads), "CPU")));
+                prefix -> baseOptions(prefix, intraOpThreads), "CPU", fusedSessions)));
         return select(candidates, KernelProbe.standard(), LOG::warning);
     }
 
@@ -248,7 +274,7 @@ public final class OnnxMergeKernel implements MergeKernel {
         }
         LowRankBlock.Dora dora = block.dora();
         LowRankKey key = new LowRankKey(block.baseType(), block.outType(), block.rounding(),
-                dora != null, dora != null && dora.perColumn());
+                dora != null, dora != null && dora.perColumn(), fusedScale(block));
         OrtSession session = session(key, () -> MergeGraphs.lowRank(key));
         long rows = block.rows();
         long cols = block.cols();
@@ -258,7 +284,9 @@ public final class OnnxMergeKernel implements MergeKernel {
             inputs.put(MergeGraphs.BASE, scope.input(block.base(), new long[] {rows, cols}, javaType(block.baseType())));
             inputs.put(MergeGraphs.LEFT, scope.input(block.left(), new long[] {rows, rank}, OnnxJavaType.FLOAT));
             inputs.put(MergeGraphs.RIGHT, scope.input(block.right(), new long[] {rank, cols}, OnnxJavaType.FLOAT));
-            inputs.put(MergeGraphs.SCALE, scope.scalar(block.scale()));
+            if (key.fusedScale() == null) {
+                inputs.put(MergeGraphs.SCALE, scope.scalar(block.scale()));
+            }
             if (dora != null) {
                 long[] shape = dora.perColumn() ? new long[] {1, cols} : new long[] {rows, 1};
                 inputs.put(MergeGraphs.MAGNITUDE, scope.input(dora.magnitude(), shape, OnnxJavaType.FLOAT));
@@ -267,6 +295,28 @@ public final class OnnxMergeKernel implements MergeKernel {
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed on a " + rows + "x" + cols + " block: " + e.getMessage(), e);
         }
+    }
+
+    /** The block's scale when it goes into the graph, or null when it is fed as an input. */
+    private Float fusedScale(LowRankBlock block) {
+        if (block.rank() > MAX_FUSED_RANK) {
+            return null;
+        }
+        Float scale = block.scale();
+        LowRankKey probe = new LowRankKey(block.baseType(), block.outType(), block.rounding(), block.dora() != null,
+                block.dora() != null && block.dora().perColumn(), scale);
+        if (sessions.containsKey(probe)) {
+            return scale;
+        }
+        // a new fixed-scale session, while there is room for one
+        int n = fusedSessions.get();
+        while (n < fusedSessionLimit) {
+            if (fusedSessions.compareAndSet(n, n + 1)) {
+                return scale;
+            }
+            n = fusedSessions.get();
+        }
+        return null;
     }
 
     @Override

@@ -5,7 +5,8 @@ import java.util.List;
 
 /**
  * Builds a small ONNX {@code ModelProto} in memory: graph inputs and outputs with symbolic or
- * fixed dimensions, and nodes with int / ints attributes. Field numbers follow {@code onnx.proto}
+ * fixed dimensions, and nodes with int / ints / float attributes, in the default domain or ONNX
+ * Runtime's {@value #MICROSOFT_DOMAIN}. Field numbers follow {@code onnx.proto}
  * (ModelProto, GraphProto, NodeProto, AttributeProto, ValueInfoProto, TypeProto,
  * TensorShapeProto, OperatorSetIdProto).
  */
@@ -15,6 +16,8 @@ final class OnnxModelBuilder {
     static final long IR_VERSION = 8;
     /** Default-domain opset; 17 still has ReduceL2 axes as an attribute. */
     static final long OPSET = 17;
+    /** ONNX Runtime's contrib operator domain, imported (version 1) when a node uses it. */
+    static final String MICROSOFT_DOMAIN = "com.microsoft";
 
     /** {@code TensorProto.DataType} values. */
     enum ElemType {
@@ -31,6 +34,7 @@ final class OnnxModelBuilder {
         }
     }
 
+    private static final int ATTRIBUTE_FLOAT = 1;
     private static final int ATTRIBUTE_INT = 2;
     private static final int ATTRIBUTE_INTS = 7;
 
@@ -39,6 +43,7 @@ final class OnnxModelBuilder {
     private final List<ProtoWriter> inputs = new ArrayList<>();
     private final List<ProtoWriter> outputs = new ArrayList<>();
     private int nextName;
+    private boolean usesMicrosoftDomain;
 
     OnnxModelBuilder(String graphName) {
         this.graphName = graphName;
@@ -74,6 +79,16 @@ final class OnnxModelBuilder {
         return node("Cast", output, List.of(intAttribute("to", type.code)), input);
     }
 
+    /**
+     * ONNX Runtime's {@code com.microsoft.FusedMatMul(left, right, alpha)} writing {@code output}:
+     * {@code alpha·(left@right)}, the scaling applied to each finished fp32 dot product (one rounding,
+     * as a separate {@code Mul} would round it).
+     */
+    String fusedMatMul(String left, String right, float alpha, String output) {
+        usesMicrosoftDomain = true;
+        return node(MICROSOFT_DOMAIN, "FusedMatMul", output, List.of(floatAttribute("alpha", alpha)), left, right);
+    }
+
     /** {@code ReduceL2(input, axes=[axis], keepdims=1)} writing {@code output}. */
     String reduceL2KeepDims(String input, long axis, String output) {
         return node("ReduceL2", output,
@@ -89,15 +104,23 @@ final class OnnxModelBuilder {
         outputs.forEach(o -> graph.message(12, o)); // GraphProto.output
 
         ProtoWriter opset = new ProtoWriter().string(1, "").varint(2, OPSET); // OperatorSetIdProto
-        return new ProtoWriter()
+        ProtoWriter model = new ProtoWriter()
                 .varint(1, IR_VERSION) // ModelProto.ir_version
                 .string(2, "mergeline") // producer_name
                 .message(7, graph) // graph
-                .message(8, opset) // opset_import
-                .toByteArray();
+                .message(8, opset); // opset_import
+        if (usesMicrosoftDomain) {
+            model.message(8, new ProtoWriter().string(1, MICROSOFT_DOMAIN).varint(2, 1));
+        }
+        return model.toByteArray();
     }
 
     private String node(String opType, String output, List<ProtoWriter> attributes, String... nodeInputs) {
+        return node("", opType, output, attributes, nodeInputs);
+    }
+
+    private String node(String domain, String opType, String output, List<ProtoWriter> attributes,
+            String... nodeInputs) {
         ProtoWriter node = new ProtoWriter();
         for (String input : nodeInputs) {
             node.string(1, input); // NodeProto.input
@@ -106,6 +129,9 @@ final class OnnxModelBuilder {
         node.string(3, "n" + nodes.size()); // NodeProto.name
         node.string(4, opType); // NodeProto.op_type
         attributes.forEach(a -> node.message(5, a)); // NodeProto.attribute
+        if (!domain.isEmpty()) {
+            node.string(7, domain); // NodeProto.domain
+        }
         nodes.add(node);
         return output;
     }
@@ -115,6 +141,13 @@ final class OnnxModelBuilder {
                 .string(1, name) // AttributeProto.name
                 .varint(3, value) // AttributeProto.i
                 .varint(20, ATTRIBUTE_INT); // AttributeProto.type
+    }
+
+    private static ProtoWriter floatAttribute(String name, float value) {
+        return new ProtoWriter()
+                .string(1, name) // AttributeProto.name
+                .float32(2, value) // AttributeProto.f
+                .varint(20, ATTRIBUTE_FLOAT); // AttributeProto.type
     }
 
     private static ProtoWriter intsAttribute(String name, long... values) {

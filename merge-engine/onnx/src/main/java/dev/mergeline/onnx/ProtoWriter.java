@@ -4,13 +4,14 @@ import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 
 /**
- * Minimal protobuf wire-format encoder: varint (type 0) and length-delimited (type 2) fields,
- * which is all an ONNX model without float attributes or tensor data needs.
+ * Minimal protobuf wire-format encoder: varint (type 0), 32-bit (type 5) and length-delimited
+ * (type 2) fields, which is all an ONNX model without tensor data needs.
  */
 final class ProtoWriter {
 
     private static final int VARINT = 0;
     private static final int LENGTH_DELIMITED = 2;
+    private static final int FIXED32 = 5;
 
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
 
@@ -18,6 +19,16 @@ final class ProtoWriter {
     ProtoWriter varint(int field, long value) {
         tag(field, VARINT);
         rawVarint(value);
+        return this;
+    }
+
+    /** A float field: its IEEE bits, little-endian. */
+    ProtoWriter float32(int field, float value) {
+        tag(field, FIXED32);
+        int bits = Float.floatToRawIntBits(value);
+        for (int i = 0; i < 4; i++) {
+            bytes.write((bits >>> (8 * i)) & 0xFF);
+        }
         return this;
     }
 

@@ -79,6 +79,11 @@ record Blocks(DType baseType, DType outType, DeltaRounding rounding, Mode mode, 
         return result;
     }
 
+    /** The same blocks with another scale. */
+    Blocks withScale(float newScale) {
+        return new Blocks(baseType, outType, rounding, mode, rows, cols, rank, base, left, right, newScale, magnitude);
+    }
+
     /** The block over fresh direct buffers, with a fresh direct output buffer. */
     LowRankBlock block() {
         return block(direct(encode(base, baseType)), direct(encode(left, DType.F32)),

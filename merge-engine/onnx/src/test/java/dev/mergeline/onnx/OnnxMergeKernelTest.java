@@ -124,19 +124,23 @@ class OnnxMergeKernelTest {
         // A kernel of its own: every session has its own intra-op thread pool until closed.
         Set<OrtSession> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
         int combinations = 0;
-        try (OnnxMergeKernel fresh = OnnxMergeKernel.create(false)) {
+        try (OnnxMergeKernel fresh = OnnxMergeKernel.create(false, 1, 0)) { // the probe's sessions: input scales
             for (DType base : Blocks.TYPES) {
                 for (DType out : Blocks.TYPES) {
                     List<LowRankKey> keys = new ArrayList<>();
-                    for (DeltaRounding rounding : DeltaRounding.values()) {
-                        keys.add(new LowRankKey(base, out, rounding, false, false));
+                    for (Float fused : new Float[] {null, 0.3f}) {
+                        for (DeltaRounding rounding : DeltaRounding.values()) {
+                            keys.add(new LowRankKey(base, out, rounding, false, false, fused));
+                        }
+                        keys.add(new LowRankKey(base, out, DeltaRounding.FUSED, true, false, fused));
+                        keys.add(new LowRankKey(base, out, DeltaRounding.FUSED, true, true, fused));
                     }
-                    keys.add(new LowRankKey(base, out, DeltaRounding.FUSED, true, false));
-                    keys.add(new LowRankKey(base, out, DeltaRounding.FUSED, true, true));
                     for (LowRankKey key : keys) {
                         OrtSession session = fresh.session(key, () -> MergeGraphs.lowRank(key));
-                        Set<String> inputs = new TreeSet<>(List.of(MergeGraphs.BASE, MergeGraphs.LEFT, MergeGraphs.RIGHT,
-                                MergeGraphs.SCALE));
+                        Set<String> inputs = new TreeSet<>(List.of(MergeGraphs.BASE, MergeGraphs.LEFT, MergeGraphs.RIGHT));
+                        if (key.fusedScale() == null) {
+                            inputs.add(MergeGraphs.SCALE);
+                        }
                         if (key.dora()) {
                             inputs.add(MergeGraphs.MAGNITUDE);
                         }
@@ -159,10 +163,64 @@ class OnnxMergeKernelTest {
 
     @Test
     void sessionsAreCachedPerCombination() {
-        LowRankKey key = new LowRankKey(DType.BF16, DType.BF16, DeltaRounding.FUSED, false, false);
+        LowRankKey key = new LowRankKey(DType.BF16, DType.BF16, DeltaRounding.FUSED, false, false, null);
         assertTrue(kernel.session(key, () -> MergeGraphs.lowRank(key))
-                == kernel.session(new LowRankKey(DType.BF16, DType.BF16, DeltaRounding.FUSED, false, false),
+                == kernel.session(new LowRankKey(DType.BF16, DType.BF16, DeltaRounding.FUSED, false, false, null),
                         () -> fail("cached session expected")));
+    }
+
+    /**
+     * The scale fixed into the graph ({@code FusedMatMul}) gives the same bits as the scale fed to a
+     * {@code Mul}, for every type combination and mode, ranks up to the fusion limit and scales that
+     * are not powers of two; blocks above the limit, and scales past the session limit, take the
+     * scale as an input.
+     */
+    @Test
+    void aFixedScaleGivesTheSameBitsAsAScaleInput() {
+        float[] scales = {0.3f, 1.7f, (float) (16 / Math.sqrt(8)), 2.0f, 0.0625f, 3.3e-3f};
+        int[] ranks = {1, 7, 16, 64, OnnxMergeKernel.MAX_FUSED_RANK, OnnxMergeKernel.MAX_FUSED_RANK + 1};
+        Random random = new Random(11);
+        try (OnnxMergeKernel inputScale = OnnxMergeKernel.create(false, 1, 0)) {
+            for (DType base : Blocks.TYPES) {
+                for (DType out : Blocks.TYPES) {
+                    try (OnnxMergeKernel fixedScale = OnnxMergeKernel.create(false, 1, 1000)) {
+                        for (Mode mode : Mode.values()) {
+                            for (int i = 0; i < scales.length; i++) {
+                                int rank = ranks[i];
+                                Blocks blocks = Blocks.random(random, base, out, mode, 33, 70, rank).withScale(scales[i]);
+                                LowRankBlock fixed = blocks.block();
+                                LowRankBlock fed = blocks.block();
+                                fixedScale.lowRank(fixed);
+                                inputScale.lowRank(fed);
+                                assertEquals(0, maxUlps(out, fixed.out(), fed.out(), 33 * 70), blocks::toString);
+                                LowRankKey used = new LowRankKey(base, out, fixed.rounding(), fixed.dora() != null,
+                                        fixed.dora() != null && fixed.dora().perColumn(),
+                                        rank <= OnnxMergeKernel.MAX_FUSED_RANK ? scales[i] : null);
+                                fixedScale.session(used, () -> fail("no session for " + used));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void scalesPastTheSessionLimitAreInputs() {
+        Random random = new Random(5);
+        try (OnnxMergeKernel limited = OnnxMergeKernel.create(false, 1, 2)) {
+            int before = limited.sessionCount(); // the start-up probe's sessions
+            for (int i = 0; i < 5; i++) {
+                Blocks blocks = Blocks.random(random, DType.BF16, DType.BF16, Mode.FUSED, 8, 9, 4).withScale(0.1f * (i + 1));
+                LowRankBlock block = blocks.block();
+                limited.lowRank(block);
+                assertWithinTolerance(blocks, block, referenceOf(blocks));
+            }
+            // two fixed-scale sessions, then one that takes the scale as an input for the other three scales
+            assertTrue(limited.sessionCount() - before <= 3, () -> (limited.sessionCount() - before) + " new sessions");
+            LowRankKey fed = new LowRankKey(DType.BF16, DType.BF16, DeltaRounding.FUSED, false, false, null);
+            limited.session(fed, () -> fail("no input-scale session"));
+        }
     }
 
     // ---- low-rank merges against the reference ----
@@ -224,7 +282,7 @@ class OnnxMergeKernelTest {
                     for (int i = 0; i < 5; i++) {
                         Mode mode = Mode.values()[random.nextInt(Mode.values().length)];
                         used.add(mode);
-                        Blocks blocks = Blocks.random(random, DType.BF16, DType.BF16, mode, 32, 48, 8);
+                        Blocks blocks = Blocks.random(random, DType.BF16, DType.BF16, mode, 32, 48, 8).withScale(0.75f);
                         LowRankBlock block = blocks.block();
                         fresh.lowRank(block);
                         assertWithinTolerance(blocks, block, referenceOf(blocks));
@@ -235,10 +293,10 @@ class OnnxMergeKernelTest {
             for (Future<?> future : futures) {
                 future.get();
             }
-            // 60 calls from 6 threads, one session per graph: each mode is its own graph here.
+            // 60 calls from 6 threads, one session per graph: each mode is its own graph here (with the
+            // scale 0.75 fixed in it, which the start-up probe does not use).
             assertEquals(Mode.values().length, used.size(), "the seeds exercise every mode");
-            int alreadyProbed = used.contains(Mode.FUSED) ? 1 : 0;
-            assertEquals(probed + used.size() - alreadyProbed, fresh.sessionCount(), "sessions created");
+            assertEquals(probed + used.size(), fresh.sessionCount(), "sessions created");
         } finally {
             pool.shutdownNow();
         }

@@ -27,6 +27,26 @@ class OnnxModelBuilderTest {
     }
 
     @Test
+    void floatsAreFixed32LittleEndian() {
+        // field 2, wire type 5; 0.3f is 0x3E99999A
+        assertArrayEquals(new byte[] {0x15, (byte) 0x9A, (byte) 0x99, (byte) 0x99, 0x3E},
+                new ProtoWriter().float32(2, 0.3f).toByteArray());
+    }
+
+    @Test
+    void onlyAGraphWithAContribNodeImportsItsDomain() {
+        var bf16 = dev.mergeline.safetensors.DType.BF16;
+        var rounding = dev.mergeline.core.merge.LowRankBlock.DeltaRounding.FUSED;
+        String fixed = new String(MergeGraphs.lowRank(new MergeGraphs.LowRankKey(bf16, bf16, rounding, false, false, 0.3f)),
+                StandardCharsets.ISO_8859_1);
+        String fed = new String(MergeGraphs.lowRank(new MergeGraphs.LowRankKey(bf16, bf16, rounding, false, false, null)),
+                StandardCharsets.ISO_8859_1);
+        assertEquals(true, fixed.contains("FusedMatMul") && fixed.contains(OnnxModelBuilder.MICROSOFT_DOMAIN), fixed);
+        assertEquals(false, fed.contains(OnnxModelBuilder.MICROSOFT_DOMAIN), fed);
+        assertEquals(true, fed.contains("MatMul") && fed.contains("Mul"), fed);
+    }
+
+    @Test
     void modelStartsWithIrVersionAndNamesItsParts() {
         byte[] model = MergeGraphs.convert(new MergeGraphs.ConvertKey(
                 dev.mergeline.safetensors.DType.F32, dev.mergeline.safetensors.DType.BF16));

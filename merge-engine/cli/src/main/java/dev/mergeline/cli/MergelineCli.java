@@ -38,7 +38,7 @@ public final class MergelineCli {
     private static final String USAGE = """
             usage:
               mergeline merge    --base DIR --adapter DIR --out DIR [--dtype bf16|fp16|fp32] [--shard-size 5GB]
-                                 [--progress auto|always|never] [--block-size 2MiB] [--profile true|false]
+                                 [--progress auto|always|never] [--block-size 8MiB] [--profile true|false]
               mergeline validate --base DIR --adapter DIR [--dtype bf16|fp16|fp32]
             Limits (both commands): [--max-adapter-size 16GiB] [--max-tensors 131072]
             Prints one JSON report on stdout. Exit status: 0 merged/valid, 2 rejected, 1 other failure.

@@ -33,7 +33,7 @@ public interface WorkerConfig {
     MemorySize s3PartSize();
 
     /** fp32 bytes of work per merge block ({@code MergeExecutor.DEFAULT_BLOCK_BYTES}; docs/performance.md). */
-    @WithDefault("2M")
+    @WithDefault("8M")
     MemorySize mergeBlockSize();
 
     /** ONNX Runtime intra-op threads; unset: {@code OnnxMergeKernel.defaultThreads()} (cores − 1, at least 1). */

@@ -39,12 +39,13 @@ import java.util.concurrent.BlockingQueue;
  */
 public final class MergeExecutor {
     /**
-     * Default bytes of fp32 work per row block. Small blocks keep the kernel's intermediates
-     * (several fp32 copies of a block) and the buffers in the CPU caches and its scratch memory
-     * small; on two cores 2 MiB measured best of 1–64 MiB, and 64 MiB cost twice the CPU time
-     * (docs/performance.md). A GPU kernel may want larger blocks ({@code MergeOptions.blockBytes}).
+     * Default bytes of fp32 work per row block. Each block costs a kernel call, a hand-over between
+     * the stages and the check of {@link TensorProbe#ROWS_PER_BLOCK} rows; larger blocks spill the
+     * kernel's intermediates (several fp32 copies of a block) out of the CPU caches. On two cores
+     * 6–8 MiB measured best of 0.5–32 MiB (2 MiB: 15 % more wall time, 32 MiB: 50 % more; docs/performance.md).
+     * A GPU kernel may want larger blocks ({@code MergeOptions.blockBytes}).
      */
-    public static final long DEFAULT_BLOCK_BYTES = 2L << 20;
+    public static final long DEFAULT_BLOCK_BYTES = 8L << 20;
 
     /** Buffers per pool: one being filled, one queued, one being consumed. */
     static final int BUFFERS = 3;

@@ -187,12 +187,18 @@ public final class MergelineCli {
                 tensors == null ? d.maxTensorCount() : CliArguments.parseCount("max-tensors", tensors));
     }
 
-    /** ONNX Runtime (CUDA when the gpu build finds a GPU, else CPU); {@code --kernel java} runs the reference. */
+    /**
+     * ONNX Runtime (CUDA when the gpu build finds a GPU, else CPU), started while the inputs are
+     * validated ({@link StartingKernel}); {@code --kernel java} runs the reference.
+     */
     private static MergeKernel kernel(CliArguments cli) throws CliArguments.UsageException {
         String kind = cli.flags().getOrDefault("kernel", "onnx");
         return switch (kind) {
-            case "onnx" -> OnnxMergeKernel.create(!"cpu".equalsIgnoreCase(System.getenv("MERGELINE_DEVICE")),
-                    ortThreads(System.getenv("MERGELINE_ORT_THREADS")));
+            case "onnx" -> {
+                boolean preferCuda = !"cpu".equalsIgnoreCase(System.getenv("MERGELINE_DEVICE"));
+                int threads = ortThreads(System.getenv("MERGELINE_ORT_THREADS"));
+                yield StartingKernel.start(() -> OnnxMergeKernel.create(preferCuda, threads));
+            }
             case "java" -> new ReferenceMergeKernel();
             default -> throw new CliArguments.UsageException("--kernel must be onnx or java, got " + kind);
         };

@@ -33,8 +33,9 @@ import java.util.concurrent.ThreadFactory;
  * into place with {@code ATOMIC_MOVE}, the index last. {@link #close()} without a commit deletes
  * the temporary files. Not thread-safe: one thread calls it, while two threads of its own
  * ({@code mergeline-hash}, {@code mergeline-io}) hash and write each shard's staged bytes
- * ({@link StagedFile}: 8 MiB buffers, {@code O_DIRECT} where the file system allows it), so the
- * caller's {@link TensorSink#write} returns after a memory copy. Each file's SHA-256 is computed
+ * ({@link StagedFile}: 16 MiB buffers, {@code O_DIRECT} where the file system allows it), so the
+ * caller's {@link TensorSink#write} returns after a memory copy, and {@link TensorSink#reserve}
+ * lets it compute a tensor's next bytes straight into the staging buffer. Each file's SHA-256 is computed
  * from those staged bytes while they are written, never by reading the file back; {@link #commit()}
  * returns it with the file's size.
  *
@@ -45,7 +46,7 @@ import java.util.concurrent.ThreadFactory;
 public final class CheckpointWriter implements Closeable {
 
     /** Bytes per staging buffer: each is hashed and written in one piece. */
-    static final int STAGING_BYTES = 8 << 20;
+    static final int STAGING_BYTES = 16 << 20;
     /** Staging buffers: one being filled, one being hashed and written, one spare. */
     private static final int STAGING_BUFFERS = 3;
     /** Bytes per read when {@code copyFrom} copies a range. */
@@ -452,6 +453,26 @@ public final class CheckpointWriter implements Closeable {
                 throw e;
             }
             remaining -= n;
+        }
+
+        @Override
+        public ByteBuffer reserve(int n) throws IOException {
+            checkCurrent();
+            if (n > remaining) {
+                throw new IllegalStateException("tensor '" + spec.name() + "': reserve of " + n + " bytes exceeds the "
+                        + remaining + " bytes still expected (of " + spec.byteLength() + ")");
+            }
+            ByteBuffer room;
+            try {
+                room = out.reserve(n);
+            } catch (IOException | RuntimeException e) {
+                state = State.FAILED;
+                throw e;
+            }
+            if (room != null) {
+                remaining -= n;
+            }
+            return room;
         }
 
         @Override

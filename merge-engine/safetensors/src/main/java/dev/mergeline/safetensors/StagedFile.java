@@ -4,6 +4,7 @@ import com.sun.nio.file.ExtendedOpenOption;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -18,10 +19,11 @@ import java.util.concurrent.Future;
 
 /**
  * One output file written front to back through a few large staging buffers: {@link #write} copies
- * the caller's bytes into the current buffer; a full buffer is hashed on one thread while another
- * writes it, and the caller goes on filling the next. So SHA-256, the write and the caller's own
- * work overlap, every byte is hashed from memory as it passes (the file is never read back), and the
- * caller's buffers are free again as soon as {@code write} returns.
+ * the caller's bytes into the current buffer, and {@link #reserve} hands the caller room in it to
+ * compute the next bytes in place, without a copy; a full buffer is hashed on one thread while
+ * another writes it, and the caller goes on filling the next. So SHA-256, the write and the caller's
+ * own work overlap, every byte is hashed from memory as it passes (the file is never read back), and
+ * the caller's buffers are free again as soon as {@code write} returns.
  *
  * <p>With {@link Mode#DIRECT} the file is opened with {@code O_DIRECT}: each staging buffer goes
  * from user memory to the device without a copy into the page cache and without dirty pages left
@@ -113,6 +115,49 @@ final class StagedFile implements Closeable {
                 submit();
             }
         }
+    }
+
+    /**
+     * Room for the next {@code n} bytes of the file, in place in the current staging buffer. The
+     * caller fills all of it before it next calls this file; those bytes are then hashed and written
+     * exactly as if they had been passed to {@link #write}. When the current buffer has less room,
+     * its whole aligned blocks are handed on and the rest (less than one block) moves to the head of
+     * a fresh buffer, so that every write stays aligned.
+     *
+     * @return a little-endian buffer of exactly {@code n} bytes, or null when {@code n} bytes cannot be
+     *     given in one piece (more than a buffer less one block, or no second buffer); then the
+     *     caller writes them with {@link #write}
+     */
+    ByteBuffer reserve(int n) throws IOException {
+        if (n < 0) {
+            throw new IllegalArgumentException("reserve of " + n + " bytes");
+        }
+        if (n > buffers.bufferBytes() - align) {
+            return null;
+        }
+        if (current == null) {
+            current = nextBuffer();
+        }
+        if (current.remaining() < n) {
+            // current holds more than one block here (n fits beside any tail), so the prefix is not empty
+            ByteBuffer fresh = buffers.tryAcquire();
+            if (fresh == null) {
+                if (inFlight.isEmpty()) {
+                    return null;
+                }
+                fresh = await(inFlight.poll()).clear();
+            }
+            int filled = current.position();
+            int aligned = filled - filled % align;
+            fresh.put(current.duplicate().position(aligned).limit(filled));
+            current.position(aligned);
+            submit();
+            current = fresh;
+        }
+        ByteBuffer room = current.slice(current.position(), n).order(ByteOrder.LITTLE_ENDIAN);
+        current.position(current.position() + n);
+        length += n;
+        return room;
     }
 
     /**

@@ -26,6 +26,22 @@ public interface TensorSink extends Closeable {
     void write(ByteBuffer data) throws IOException;
 
     /**
+     * Room for the next {@code n} bytes of this tensor, to be filled in place instead of written: the
+     * caller puts exactly {@code n} bytes into the returned buffer before its next call to this sink
+     * or its writer, which then hash and write them as {@link #write} would. Counts as written at once.
+     *
+     * @return a writable little-endian buffer of exactly {@code n} bytes, or null when this sink cannot
+     *     offer them in one piece (the caller then uses {@link #write}); this default always returns null
+     * @throws IllegalStateException if {@code n} is more than {@link #remaining()}
+     */
+    default ByteBuffer reserve(int n) throws IOException {
+        if (n > remaining()) {
+            throw new IllegalStateException("reserve of " + n + " bytes exceeds the " + remaining() + " still expected");
+        }
+        return null;
+    }
+
+    /**
      * Copies {@code length} bytes from {@code source} at {@code position}: read once into a reused
      * buffer, then hashed and written as {@link #write} does. The source's position is not changed.
      *

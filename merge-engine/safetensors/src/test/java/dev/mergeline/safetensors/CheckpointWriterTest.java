@@ -196,6 +196,9 @@ class CheckpointWriterTest {
             assertEquals(tensors.get(0), a.spec());
             IllegalStateException tooMuch = assertThrows(IllegalStateException.class, () -> a.write(ByteBuffer.allocate(9)));
             assertTrue(tooMuch.getMessage().contains("9") && tooMuch.getMessage().contains("8"), tooMuch.getMessage());
+            IllegalStateException tooMuchRoom = assertThrows(IllegalStateException.class, () -> a.reserve(9));
+            assertTrue(tooMuchRoom.getMessage().contains("9") && tooMuchRoom.getMessage().contains("8"),
+                    tooMuchRoom.getMessage());
             a.write(ByteBuffer.allocate(5));
             assertEquals(3, a.remaining());
             assertThrows(IllegalStateException.class, a::close);
@@ -204,6 +207,7 @@ class CheckpointWriterTest {
             a.close();
             TensorSink b = w.next("b");
             assertThrows(IllegalStateException.class, () -> a.write(ByteBuffer.allocate(0)));
+            assertThrows(IllegalStateException.class, () -> a.reserve(0));
             b.write(ByteBuffer.allocate(4));
             assertThrows(IllegalStateException.class, () -> w.next("c"));
             List<WrittenFile> files = w.commit();
@@ -252,34 +256,51 @@ class CheckpointWriterTest {
         }
     }
 
+    /**
+     * Direct and buffered files, with every piece written or as many as fit filled in place
+     * ({@link TensorSink#reserve}), give the same files and hashes; 3 shards of several staging
+     * buffers each, so that every shard ends in a partial block.
+     */
     @Test
-    void directAndBufferedWritesGiveTheSameFilesAndHashes() throws IOException {
-        // 3 shards of several staging buffers each, so that every shard ends in a partial block
-        List<TensorSpec> tensors = List.of(spec("a", DType.F32, 5_000_000L), spec("b", DType.BF16, 3_000_001L),
+    void directAndBufferedWritesGiveTheSameFilesAndHashesWrittenOrFilledInPlace() throws IOException {
+        List<TensorSpec> tensors = List.of(spec("a", DType.F32, 10_000_000L), spec("b", DType.BF16, 6_000_001L),
                 spec("c", DType.U8, 9L));
-        ShardLayout layout = ShardLayout.plan(tensors, 20_000_000L);
+        ShardLayout layout = ShardLayout.plan(tensors, 40_000_000L);
         Map<String, List<WrittenFile>> written = new LinkedHashMap<>();
         for (StagedFile.Mode mode : StagedFile.Mode.values()) {
-            Path out = dir.resolve(mode.name());
-            java.util.Random random = new java.util.Random(11);
-            try (CheckpointWriter w = new CheckpointWriter(out, layout, Map.of(), mode)) {
-                for (TensorSpec t : tensors) {
-                    TensorSink sink = w.next(t.name());
-                    while (sink.remaining() > 0) {
-                        byte[] piece = new byte[(int) Math.min(sink.remaining(), 1 + random.nextInt(3 << 20))];
-                        random.nextBytes(piece);
-                        sink.write(ByteBuffer.wrap(piece));
+            for (boolean inPlace : new boolean[] {false, true}) {
+                String run = mode.name() + (inPlace ? "-in-place" : "-written");
+                Path out = dir.resolve(run);
+                java.util.Random random = new java.util.Random(11);
+                int filled = 0;
+                try (CheckpointWriter w = new CheckpointWriter(out, layout, Map.of(), mode)) {
+                    for (TensorSpec t : tensors) {
+                        TensorSink sink = w.next(t.name());
+                        while (sink.remaining() > 0) {
+                            byte[] piece = new byte[(int) Math.min(sink.remaining(), 1 + random.nextInt(6 << 20))];
+                            random.nextBytes(piece);
+                            ByteBuffer room = inPlace ? sink.reserve(piece.length) : null;
+                            if (room != null) {
+                                room.put(piece);
+                                filled++;
+                            } else {
+                                sink.write(ByteBuffer.wrap(piece));
+                            }
+                        }
+                        sink.close();
                     }
-                    sink.close();
+                    written.put(run, w.commit());
                 }
-                written.put(mode.name(), w.commit());
-            }
-            for (WrittenFile f : written.get(mode.name())) {
-                assertEquals(TestData.sha256(out.resolve(f.fileName())), f.sha256Hex(), mode + " " + f.fileName());
-                assertEquals(Files.size(out.resolve(f.fileName())), f.bytes(), mode + " " + f.fileName());
+                assertEquals(inPlace, filled > 0, run + ": pieces filled in place");
+                for (WrittenFile f : written.get(run)) {
+                    assertEquals(TestData.sha256(out.resolve(f.fileName())), f.sha256Hex(), run + " " + f.fileName());
+                    assertEquals(Files.size(out.resolve(f.fileName())), f.bytes(), run + " " + f.fileName());
+                }
             }
         }
-        assertEquals(written.get("DIRECT"), written.get("BUFFERED"));
+        for (String run : written.keySet()) {
+            assertEquals(written.get("DIRECT-written"), written.get(run), run);
+        }
     }
 
     @Test

@@ -4,7 +4,9 @@ import dev.mergeline.core.plan.MergePlan;
 import dev.mergeline.core.plan.PlannedTensor;
 import dev.mergeline.core.validation.RejectedException;
 import dev.mergeline.safetensors.CheckpointWriter;
+import dev.mergeline.safetensors.TensorSink;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -13,29 +15,29 @@ import java.util.concurrent.BlockingQueue;
 
 /**
  * Executes a {@link MergePlan} tensor by tensor: each input tensor is read once, cut into blocks by
- * a {@link BlockPlan}, merged block by block into reused output buffers, and written once.
+ * a {@link BlockPlan}, merged block by block, and written once.
  *
- * <p>Three stages run concurrently, connected by bounded queues, in plan order:
+ * <p>Two stages run concurrently, connected by a bounded queue, in plan order:
  * <ol>
  *   <li><b>read</b> ({@link ReadStage}, thread {@code mergeline-read}): positional reads of the
  *       next blocks into a small pool of reused direct buffers, at most a few blocks ahead of the
  *       compute stage; copied tensors too, so that every input byte is read once. A file already
  *       in the page cache is read from it, any other with {@code O_DIRECT} where allowed.
- *   <li><b>compute</b> (the calling thread): runs each tensor's {@link TensorComputations
- *       computation} on each block, from an input buffer into an output buffer of a second pool;
- *       blocks of a copied tensor pass straight on to the write stage.
- *   <li><b>write</b> ({@link WriteStage}, thread {@code mergeline-write}): the only thread that
- *       touches the {@link CheckpointWriter}, which hashes the bytes for the manifest and writes them.
+ *   <li><b>compute</b> (the calling thread, the only one that touches the {@link CheckpointWriter}):
+ *       runs each tensor's {@link TensorComputations computation} on each block, from the input
+ *       buffer straight into the writer's staging buffer ({@link TensorSink#reserve}; into a pooled
+ *       output buffer that is then written when the block does not fit there); blocks of a copied
+ *       tensor are written as read. The writer's own two threads hash and write the staged bytes.
  * </ol>
  * Memory is therefore bounded by {@value #BUFFERS} input and {@value #BUFFERS} output buffers of
- * one block each, plus the kernel's own scratch for one block, whatever the model's size. Blocks
- * are cut exactly as a single-threaded loop would cut them and each is computed by the same
- * kernel call, so pipelining does not change a byte of the output. (Every output element depends
- * only on its own row and column, so the block size does not either: {@code MergeExecutorTest}
- * checks this for the reference kernel.)
+ * one block each, the writer's staging buffers and the kernel's own scratch for one block, whatever
+ * the model's size. Blocks are cut exactly as a single-threaded loop would cut them and each is
+ * computed by the same kernel call, so pipelining does not change a byte of the output. (Every
+ * output element depends only on its own row and column, so the block size does not either:
+ * {@code MergeExecutorTest} checks this for the reference kernel.)
  *
- * <p>A failure in any stage stops the others; {@link #execute} returns only once every helper
- * thread has ended, so nothing touches the writer afterwards.
+ * <p>A failure in either stage stops the other; {@link #execute} returns only once the read thread
+ * has ended.
  */
 public final class MergeExecutor {
     /**
@@ -51,8 +53,6 @@ public final class MergeExecutor {
     static final int BUFFERS = 3;
     /** Read-ahead blocks queued for the compute stage. */
     private static final int READ_AHEAD = 4;
-    /** Write tasks queued for the write stage; blocks among them are bounded by the pools. */
-    private static final int WRITE_BEHIND = 16;
 
     private final MergeKernel kernel;
     private final BlockPlan blockPlan;
@@ -95,7 +95,7 @@ public final class MergeExecutor {
      */
     public void execute(MergePlan plan, TensorStore store, CheckpointWriter writer, ProgressListener progress)
             throws IOException, RejectedException {
-        WriteStage.Progress written = WriteStage.Progress.of(plan, progress);
+        OutputProgress written = OutputProgress.of(plan, progress);
         List<Step> steps = new ArrayList<>();
         List<BlockPlan.Cut> cuts = new ArrayList<>();
         for (PlannedTensor t : plan.tensors()) {
@@ -107,24 +107,19 @@ public final class MergeExecutor {
         BufferPool inputs = new BufferPool(BUFFERS, poolBytes(blockPlan.poolBytes(cuts, true)));
         BufferPool outputs = new BufferPool(BUFFERS, poolBytes(blockPlan.poolBytes(cuts, false)));
         BlockingQueue<ReadStage.Input> readQueue = new ArrayBlockingQueue<>(READ_AHEAD);
-        BlockingQueue<WriteStage.Task> writeQueue = new ArrayBlockingQueue<>(WRITE_BEHIND);
         Pipeline pipeline = new Pipeline();
         Pipeline.Stage reading = pipeline.stage("read");
         Pipeline.Stage computing = pipeline.stage("compute");
-        Pipeline.Stage writing = pipeline.stage("write");
         ReadStage read = new ReadStage(steps, inputs, readQueue, reads);
-        WriteStage write = new WriteStage(writer, writeQueue, written);
         try {
             pipeline.start("mergeline-read", () -> read.run(reading));
-            pipeline.start("mergeline-write", () -> write.run(writing));
             try {
                 computing.begin();
-                compute(steps, new TensorComputations(kernel, store, verification), outputs, readQueue, writeQueue,
-                        computing);
-                computing.put(writeQueue, WriteStage.Task.END);
+                compute(steps, new TensorComputations(kernel, store, verification), outputs, readQueue, writer,
+                        written, computing);
                 computing.end();
             } catch (Pipeline.Aborted e) {
-                // a helper failed; reported below
+                // the read stage failed; reported below
             } catch (IOException | RejectedException | RuntimeException | Error e) {
                 pipeline.fail(e);
                 pipeline.close();
@@ -142,7 +137,6 @@ public final class MergeExecutor {
             pipeline.close();
             read.close();
             ReadStage.drain(readQueue);
-            WriteStage.drain(writeQueue);
             inputs.close();
             outputs.close();
         }
@@ -155,61 +149,57 @@ public final class MergeExecutor {
     // ---- compute stage ------------------------------------------------------------------------
 
     private static void compute(List<Step> steps, TensorComputations computations, BufferPool outputs,
-            BlockingQueue<ReadStage.Input> readQueue, BlockingQueue<WriteStage.Task> writeQueue, Pipeline.Stage p)
+            BlockingQueue<ReadStage.Input> readQueue, CheckpointWriter writer, OutputProgress written, Pipeline.Stage p)
             throws IOException, RejectedException, InterruptedException {
         for (Step s : steps) {
-            p.put(writeQueue, WriteStage.Task.open(s.tensor().name()));
+            TensorSink sink = writer.next(s.tensor().name());
             if (s.cut().kind() == BlockPlan.Kind.COPY) {
                 for (int i = 0; i < s.cut().blocks().size(); i++) {
-                    passOn(p.take(readQueue).lease(), writeQueue, p);
+                    BufferPool.Lease in = p.take(readQueue).lease();
+                    try {
+                        int n = in.view().remaining();
+                        sink.write(in.view().duplicate());
+                        written.bytes(n);
+                    } finally {
+                        in.release();
+                    }
                 }
             } else {
                 TensorComputations.TensorComputation computation = computations.forTensor(s);
                 for (BlockPlan.Block block : s.cut().blocks()) {
-                    mergeBlock(block, computation, outputs, readQueue, writeQueue, p);
+                    mergeBlock(block, computation, outputs, p.take(readQueue), sink, p);
+                    written.bytes(block.outBytes());
                 }
                 computation.finish();
             }
-            p.put(writeQueue, WriteStage.Task.CLOSE);
-        }
-    }
-
-    /** Queues {@code lease} for writing; it goes back to its pool if it cannot be queued. */
-    private static void passOn(BufferPool.Lease lease, BlockingQueue<WriteStage.Task> writeQueue, Pipeline.Stage p)
-            throws InterruptedException {
-        try {
-            p.put(writeQueue, WriteStage.Task.write(lease));
-        } catch (RuntimeException | InterruptedException e) {
-            lease.release();
-            throw e;
+            sink.close();
+            written.tensor();
         }
     }
 
     /**
-     * Takes the next input block, computes it into a pooled output buffer and hands that to the
-     * write stage; the input buffer always goes back to its pool, the output buffer too when the
-     * computation fails.
+     * Computes one block into the sink's staging buffer, or, where it does not fit there, into a
+     * pooled output buffer that is then written; the input buffer always goes back to its pool.
      */
     private static void mergeBlock(BlockPlan.Block block, TensorComputations.TensorComputation computation,
-            BufferPool outputs, BlockingQueue<ReadStage.Input> readQueue, BlockingQueue<WriteStage.Task> writeQueue,
-            Pipeline.Stage p) throws InterruptedException {
-        ReadStage.Input in = p.take(readQueue);
-        BufferPool.Lease out;
+            BufferPool outputs, ReadStage.Input in, TensorSink sink, Pipeline.Stage p)
+            throws IOException, InterruptedException {
         try {
-            out = outputs.acquire(block.outBytes(), p);
-        } catch (InterruptedException | RuntimeException e) {
-            in.lease().release();
-            throw e;
-        }
-        try {
-            computation.block(block, in.lease().view(), out.view());
-        } catch (RuntimeException | Error e) {
-            out.release();
-            throw e;
+            ByteBuffer room = sink.reserve(Math.toIntExact(block.outBytes()));
+            if (room != null) {
+                computation.block(block, in.lease().view(), room);
+                return;
+            }
+            BufferPool.Lease out = outputs.acquire(block.outBytes(), p);
+            try {
+                computation.block(block, in.lease().view(), out.view());
+                sink.write(out.view().duplicate());
+            } finally {
+                out.release();
+            }
         } finally {
             in.lease().release();
         }
-        passOn(out, writeQueue, p);
     }
 
     private static void rethrow(Throwable failure) throws IOException {

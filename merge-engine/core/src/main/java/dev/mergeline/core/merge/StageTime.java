@@ -5,7 +5,7 @@ import java.util.Locale;
 /**
  * How one pipeline stage of a merge spent its time (wall clock from its start to its end).
  *
- * @param stage "read", "compute" or "write"
+ * @param stage "read" or "compute" (which includes handing the bytes to the writer)
  * @param busySeconds wall time not spent waiting for another stage
  * @param cpuSeconds CPU time of the stage's thread (user + system), or -1 where the JVM does not measure it
  * @param waitingSeconds wall time spent waiting for another stage (a full queue, an empty one, a free buffer)

@@ -23,7 +23,10 @@ final class Fp32Loader {
         this.kernel = kernel;
     }
 
-    /** The whole tensor as fp32, little-endian, position 0. */
+    /**
+     * The whole tensor as fp32, little-endian, position 0, in a direct buffer of its own (the caller
+     * may free it with {@link BufferPool#free} once done).
+     */
     ByteBuffer load(TensorStore.Located t) throws IOException, RejectedException {
         long elements = t.info().elementCount();
         if (elements > Integer.MAX_VALUE / 4) {
@@ -44,12 +47,16 @@ final class Fp32Loader {
             int n = Math.min(CHUNK_ELEMENTS, count - done);
             ByteBuffer src = t.file().slice(t.info(), Math.multiplyExact(first + done, (long) size),
                     Math.multiplyExact(n, size));
-            ByteBuffer dst = out.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-            dst.position(done * 4).limit((done + n) * 4);
-            if (dtype == DType.F32) {
-                dst.put(src);
-            } else {
-                kernel.convert(src, dtype, dst.slice().order(ByteOrder.LITTLE_ENDIAN), DType.F32, n);
+            try {
+                ByteBuffer dst = out.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+                dst.position(done * 4).limit((done + n) * 4);
+                if (dtype == DType.F32) {
+                    dst.put(src);
+                } else {
+                    kernel.convert(src, dtype, dst.slice().order(ByteOrder.LITTLE_ENDIAN), DType.F32, n);
+                }
+            } finally {
+                BufferPool.free(src); // unmapped now, not when the collector gets to it
             }
             done += n;
         }

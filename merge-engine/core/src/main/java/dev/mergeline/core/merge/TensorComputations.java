@@ -9,7 +9,9 @@ import dev.mergeline.safetensors.DType;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -36,6 +38,8 @@ final class TensorComputations {
     private final MergeVerification verification;
     /** Scale grids of re-quantized FP8 weights, by weight, from the weight's computation to its scale's. */
     private final Map<String, float[]> fp8Scales = new HashMap<>();
+    /** The direct buffers loaded for the current tensor, freed when its computation finishes. */
+    private final List<ByteBuffer> tensorBuffers = new ArrayList<>();
 
     TensorComputations(MergeKernel kernel, TensorStore store, MergeVerification verification) {
         this.kernel = kernel;
@@ -44,8 +48,47 @@ final class TensorComputations {
         this.verification = verification;
     }
 
-    /** The computation of {@code step}'s blocks; not called for copied tensors. */
+    /**
+     * The computation of {@code step}'s blocks; not called for copied tensors. Its {@code finish}
+     * frees what was loaded for it.
+     */
     TensorComputation forTensor(MergeExecutor.Step step) throws IOException, RejectedException {
+        freeTensorBuffers(); // left by a tensor whose computation failed
+        TensorComputation computation = computation(step);
+        return new TensorComputation() {
+            @Override
+            public void block(BlockPlan.Block block, ByteBuffer in, ByteBuffer out) {
+                computation.block(block, in, out);
+            }
+
+            @Override
+            public void finish() {
+                try {
+                    computation.finish();
+                } finally {
+                    freeTensorBuffers();
+                }
+            }
+        };
+    }
+
+    private void freeTensorBuffers() {
+        tensorBuffers.forEach(BufferPool::free);
+        tensorBuffers.clear();
+    }
+
+    /** Loads an adapter tensor as fp32 for the current tensor. */
+    private ByteBuffer load(String adapterTensor) throws IOException, RejectedException {
+        return owned(loader.load(store.adapterTensor(adapterTensor)));
+    }
+
+    /** Frees {@code direct} (a buffer of its own, not a slice) when the current tensor finishes. */
+    private ByteBuffer owned(ByteBuffer direct) {
+        tensorBuffers.add(direct);
+        return direct;
+    }
+
+    private TensorComputation computation(MergeExecutor.Step step) throws IOException, RejectedException {
         PlannedTensor t = step.tensor();
         DType from = step.source().info().dtype();
         return switch (step.cut().kind()) {
@@ -74,8 +117,8 @@ final class TensorComputations {
         TensorOp.LowRank op = (TensorOp.LowRank) t.op().unwrapped();
         // an FP8 weight: dequantized before, re-quantized after, as transformers loads and saves it
         Fp8Weight fp8 = t.op() instanceof TensorOp.Fp8Block block ? Fp8Weight.open(store, t, block) : null;
-        ByteBuffer a = loader.load(store.adapterTensor(op.loraA()));
-        ByteBuffer b = loader.load(store.adapterTensor(op.loraB()));
+        ByteBuffer a = load(op.loraA());
+        ByteBuffer b = load(op.loraB());
         int rows = t.shape().get(0).intValue();
         int cols = t.shape().get(1).intValue();
         int r = op.rank();
@@ -85,10 +128,10 @@ final class TensorComputations {
             left = b; // B [out=rows, r]
             right = a; // A [r, in=cols]
         } else {
-            left = transpose(a, r, rows); // Aᵀ [rows, r]
-            right = transpose(b, cols, r); // Bᵀ [r, cols]
+            left = owned(transpose(a, r, rows)); // Aᵀ [rows, r]
+            right = owned(transpose(b, cols, r)); // Bᵀ [r, cols]
         }
-        ByteBuffer magnitude = op.magnitude() == null ? null : loader.load(store.adapterTensor(op.magnitude()));
+        ByteBuffer magnitude = op.magnitude() == null ? null : load(op.magnitude());
         if (MergeVerification.allZero(b)) {
             verification.zeroFactor(t.name(), op.loraB());
         }
@@ -135,8 +178,8 @@ final class TensorComputations {
      */
     private TensorComputation parameterDelta(PlannedTensor t, DType baseType) throws IOException, RejectedException {
         TensorOp.LowRank op = (TensorOp.LowRank) t.op();
-        ByteBuffer a = loader.load(store.adapterTensor(op.loraA()));
-        ByteBuffer b = loader.load(store.adapterTensor(op.loraB()));
+        ByteBuffer a = load(op.loraA());
+        ByteBuffer b = load(op.loraB());
         ParamSlice slice = op.parameter();
         int r = op.rank();
         int rows = slice.rowsPerExpert();
@@ -156,6 +199,8 @@ final class TensorComputations {
                     finish();
                     expert = e;
                     factors = ParamFactors.of(a, b, r, slice, e);
+                    owned(factors.left());
+                    owned(factors.right());
                     String name = slice.allExperts() ? t.name() + "[" + e + "]" : t.name();
                     probe = verification.probe(name, rows, cols, r, op.scale(), t.dtype(), factors.left(),
                             factors.right(), null, false);
@@ -181,7 +226,7 @@ final class TensorComputations {
 
     private TensorComputation addBias(PlannedTensor t, DType baseType) throws IOException, RejectedException {
         TensorOp.AddBias op = (TensorOp.AddBias) t.op();
-        ByteBuffer loraBias = loader.load(store.adapterTensor(op.loraBBias()));
+        ByteBuffer loraBias = load(op.loraBBias());
         return (block, in, out) -> {
             BiasAdd.apply(in, baseType, loraBias, op.scale(), out, t.dtype(), block.count());
             verification.checkBias(t.name(), in, baseType, loraBias, op.scale(), out, t.dtype(), block.count());
@@ -194,7 +239,7 @@ final class TensorComputations {
      */
     private TensorComputation replaceRows(PlannedTensor t, DType from) throws IOException, RejectedException {
         TensorOp.ReplaceRows op = (TensorOp.ReplaceRows) t.op();
-        ByteBuffer rows = loader.load(store.adapterTensor(op.rows()));
+        ByteBuffer rows = load(op.rows());
         Map<Integer, Integer> rowOfIndex = new HashMap<>();
         for (int k = 0; k < op.indices().size(); k++) {
             rowOfIndex.put(op.indices().get(k), k);

@@ -89,6 +89,35 @@ class MergeExecutorTest {
         assertNoHelperThreads();
     }
 
+    /**
+     * What a merge loads per tensor (LoRA factors, mappings of the adapter) is freed as it goes, not
+     * left to the garbage collector: memory stays flat however many tensors a model has.
+     */
+    @Test
+    void loadedFactorsAndMappingsAreFreedTensorByTensor(@TempDir Path tmp) throws Exception {
+        Path caseDir = PeftFixtures.caseDir("llama-bf16-plain");
+        java.lang.management.BufferPoolMXBean direct = bufferPool("direct");
+        java.lang.management.BufferPoolMXBean mapped = bufferPool("mapped");
+        long directBefore = direct.getCount();
+        long mappedBefore = mapped.getCount();
+        Manifest m;
+        try (ReferenceMergeKernel kernel = new ReferenceMergeKernel()) {
+            m = new OfflineMerger(kernel).merge(caseDir.resolve("base"), caseDir.resolve("adapter"), tmp.resolve("out"),
+                    options(MergeExecutor.DEFAULT_BLOCK_BYTES));
+        }
+        long merged = m.verification().tensors();
+        assertTrue(merged >= 8, merged + " merged tensors");
+        // Left alive: the writer's few staging buffers and the adapter scan's scratch; the 2 factors of
+        // every merged tensor (and their mappings) are gone.
+        assertTrue(direct.getCount() - directBefore < merged, "direct buffers left: " + (direct.getCount() - directBefore));
+        assertTrue(mapped.getCount() <= mappedBefore, "mappings left: " + (mapped.getCount() - mappedBefore));
+    }
+
+    private static java.lang.management.BufferPoolMXBean bufferPool(String name) {
+        return java.lang.management.ManagementFactory.getPlatformMXBeans(java.lang.management.BufferPoolMXBean.class)
+                .stream().filter(b -> b.getName().equals(name)).findFirst().orElseThrow();
+    }
+
     @Test
     void kernelFailureSurfacesAndStopsEveryStage(@TempDir Path tmp) throws Exception {
         Path caseDir = PeftFixtures.caseDir("llama-bf16-plain");

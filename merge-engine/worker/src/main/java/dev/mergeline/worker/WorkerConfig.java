@@ -41,8 +41,8 @@ public interface WorkerConfig {
 
     /**
      * Requests of one download or upload in flight at a time. {@code 1}: one GET per object and
-     * multipart parts one after another (with {@code s3-part-size=64M}, the worker's transfers
-     * before they became concurrent).
+     * multipart parts one after another (with {@code s3-part-size=64M}: one stream each way, the
+     * first row of the worker's S3 benchmark in docs/performance.md).
      */
     @WithDefault("8")
     int s3Concurrency();

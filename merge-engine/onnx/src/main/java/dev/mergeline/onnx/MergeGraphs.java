@@ -42,7 +42,11 @@ final class MergeGraphs {
      * is the scale fixed in the graph, or null for a graph that takes it as an input.
      */
     record LowRankKey(DType baseType, DType outType, DeltaRounding rounding, boolean dora, boolean perColumn,
-            Float fusedScale) {}
+            Float fusedScale) {
+        LowRankKey withFusedScale(Float scale) {
+            return new LowRankKey(baseType, outType, rounding, dora, perColumn, scale);
+        }
+    }
 
     /** Identifies one conversion graph. */
     record ConvertKey(DType from, DType to) {}

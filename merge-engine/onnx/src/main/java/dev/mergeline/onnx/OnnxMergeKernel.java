@@ -273,8 +273,8 @@ public final class OnnxMergeKernel implements MergeKernel {
             return;
         }
         LowRankBlock.Dora dora = block.dora();
-        LowRankKey key = new LowRankKey(block.baseType(), block.outType(), block.rounding(),
-                dora != null, dora != null && dora.perColumn(), fusedScale(block));
+        LowRankKey key = withFixedScale(new LowRankKey(block.baseType(), block.outType(), block.rounding(),
+                dora != null, dora != null && dora.perColumn(), null), block);
         OrtSession session = session(key, () -> MergeGraphs.lowRank(key));
         long rows = block.rows();
         long cols = block.cols();
@@ -297,26 +297,27 @@ public final class OnnxMergeKernel implements MergeKernel {
         }
     }
 
-    /** The block's scale when it goes into the graph, or null when it is fed as an input. */
-    private Float fusedScale(LowRankBlock block) {
+    /**
+     * {@code fed} with the block's scale fixed into the graph where {@link #MAX_FUSED_RANK} and the
+     * session limit allow it, else {@code fed} itself.
+     */
+    private LowRankKey withFixedScale(LowRankKey fed, LowRankBlock block) {
         if (block.rank() > MAX_FUSED_RANK) {
-            return null;
+            return fed;
         }
-        Float scale = block.scale();
-        LowRankKey probe = new LowRankKey(block.baseType(), block.outType(), block.rounding(), block.dora() != null,
-                block.dora() != null && block.dora().perColumn(), scale);
-        if (sessions.containsKey(probe)) {
-            return scale;
+        LowRankKey fixed = fed.withFusedScale(block.scale());
+        if (sessions.containsKey(fixed)) {
+            return fixed;
         }
         // a new fixed-scale session, while there is room for one
         int n = fusedSessions.get();
         while (n < fusedSessionLimit) {
             if (fusedSessions.compareAndSet(n, n + 1)) {
-                return scale;
+                return fixed;
             }
             n = fusedSessions.get();
         }
-        return null;
+        return fed;
     }
 
     @Override

@@ -438,14 +438,19 @@ public final class CheckpointWriter implements Closeable {
             return remaining;
         }
 
+        /** IllegalStateException unless {@code n} more bytes fit in this tensor. */
+        private void requireRoom(String what, long n) {
+            if (n > remaining) {
+                throw new IllegalStateException("tensor '" + spec.name() + "': " + what + " of " + n + " bytes exceeds the "
+                        + remaining + " bytes still expected (of " + spec.byteLength() + ")");
+            }
+        }
+
         @Override
         public void write(ByteBuffer data) throws IOException {
             checkCurrent();
             int n = data.remaining();
-            if (n > remaining) {
-                throw new IllegalStateException("tensor '" + spec.name() + "': write of " + n + " bytes exceeds the "
-                        + remaining + " bytes still expected (of " + spec.byteLength() + ")");
-            }
+            requireRoom("write", n);
             try {
                 writeOut(data);
             } catch (IOException | RuntimeException e) {
@@ -458,10 +463,7 @@ public final class CheckpointWriter implements Closeable {
         @Override
         public ByteBuffer reserve(int n) throws IOException {
             checkCurrent();
-            if (n > remaining) {
-                throw new IllegalStateException("tensor '" + spec.name() + "': reserve of " + n + " bytes exceeds the "
-                        + remaining + " bytes still expected (of " + spec.byteLength() + ")");
-            }
+            requireRoom("reserve", n);
             ByteBuffer room;
             try {
                 room = out.reserve(n);
@@ -479,10 +481,7 @@ public final class CheckpointWriter implements Closeable {
         public void copyFrom(FileChannel source, long position, long length) throws IOException {
             checkCurrent();
             Objects.requireNonNull(source, "source");
-            if (length > remaining) {
-                throw new IllegalStateException("tensor '" + spec.name() + "': copy of " + length + " bytes exceeds the "
-                        + remaining + " bytes still expected (of " + spec.byteLength() + ")");
-            }
+            requireRoom("copy", length);
             long size = source.size();
             if (position < 0 || length < 0 || position > size - length) {
                 throw new IndexOutOfBoundsException("range of " + length + " bytes at " + position

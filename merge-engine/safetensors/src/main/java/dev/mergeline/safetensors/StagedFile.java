@@ -140,12 +140,9 @@ final class StagedFile implements Closeable {
         }
         if (current.remaining() < n) {
             // current holds more than one block here (n fits beside any tail), so the prefix is not empty
-            ByteBuffer fresh = buffers.tryAcquire();
+            ByteBuffer fresh = freeBuffer();
             if (fresh == null) {
-                if (inFlight.isEmpty()) {
-                    return null;
-                }
-                fresh = await(inFlight.poll()).clear();
+                return null;
             }
             int filled = current.position();
             int aligned = filled - filled % align;
@@ -205,11 +202,20 @@ final class StagedFile implements Closeable {
 
     /** A free staging buffer: a new one while the pool has some, else the oldest one in flight once it is done. */
     private ByteBuffer nextBuffer() throws IOException {
-        ByteBuffer b = buffers.tryAcquire();
+        ByteBuffer b = freeBuffer();
         if (b == null) {
+            throw new IllegalStateException("no staging buffer free and none in flight");
+        }
+        return b;
+    }
+
+    /** As {@link #nextBuffer}, or null when no buffer is free and none is in flight (all held by this file). */
+    private ByteBuffer freeBuffer() throws IOException {
+        ByteBuffer b = buffers.tryAcquire();
+        if (b == null && !inFlight.isEmpty()) {
             b = await(inFlight.poll());
         }
-        return b.clear();
+        return b == null ? null : b.clear();
     }
 
     /** Hands the current buffer to the hashing and the writing thread. */

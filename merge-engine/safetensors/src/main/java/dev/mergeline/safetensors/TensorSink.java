@@ -31,15 +31,11 @@ public interface TensorSink extends Closeable {
      * or its writer, which then hash and write them as {@link #write} would. Counts as written at once.
      *
      * @return a writable little-endian buffer of exactly {@code n} bytes, or null when this sink cannot
-     *     offer them in one piece (the caller then uses {@link #write}); this default always returns null
-     * @throws IllegalStateException if {@code n} is more than {@link #remaining()}
+     *     offer them in one piece (the caller then uses {@link #write})
+     * @throws IllegalStateException if {@code n} is more than {@link #remaining()}, or the sink is no
+     *                               longer current
      */
-    default ByteBuffer reserve(int n) throws IOException {
-        if (n > remaining()) {
-            throw new IllegalStateException("reserve of " + n + " bytes exceeds the " + remaining() + " still expected");
-        }
-        return null;
-    }
+    ByteBuffer reserve(int n) throws IOException;
 
     /**
      * Copies {@code length} bytes from {@code source} at {@code position}: read once into a reused

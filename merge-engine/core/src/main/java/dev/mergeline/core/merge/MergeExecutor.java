@@ -44,7 +44,7 @@ public final class MergeExecutor {
      * Default bytes of fp32 work per row block. Each block costs a kernel call, a hand-over between
      * the stages and the check of {@link TensorProbe#ROWS_PER_BLOCK} rows; larger blocks spill the
      * kernel's intermediates (several fp32 copies of a block) out of the CPU caches. On two cores
-     * 6–8 MiB measured best of 0.5–32 MiB (2 MiB: 15 % more wall time, 32 MiB: 50 % more; docs/performance.md).
+     * 4–8 MiB measured best of 0.5–32 MiB (2 MiB: 17 % more wall time, 32 MiB: 55 % more; docs/performance.md).
      * A GPU kernel may want larger blocks ({@code MergeOptions.blockBytes}).
      */
     public static final long DEFAULT_BLOCK_BYTES = 8L << 20;
